@@ -1,0 +1,41 @@
+# Set-up and entry points. `make test` and `make reproduce` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# CPU build of torch by default; on a GPU machine install your CUDA torch into .venv first (see README).
+TORCH ?= torch==2.13.0
+WHEELS := $(wildcard /opt/wheels)
+PIP_LOCAL := $(if $(WHEELS),--find-links $(WHEELS),)
+TEST_FLAGS ?=
+PYTEST_WORKERS ?= 2
+
+.PHONY: all venv test test-slow sync-check bench reproduce clean-runs
+all: test
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: settings.ini setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q $(PIP_LOCAL) "$(TORCH)"
+	$(BIN)/python -m pip install -q $(PIP_LOCAL) -e ".[dev]"
+	touch $@
+
+# Notebooks must be clean and the package exported from them.
+sync-check: venv
+	PATH=$(BIN):$$PATH bash tools/check_sync.sh
+
+test: venv sync-check
+	PATH=$(BIN):$$PATH RLHF_T2I_TEST_FLAGS="$(TEST_FLAGS)" bash tools/run_tests.sh $(PYTEST_WORKERS)
+
+test-slow:
+	$(MAKE) test TEST_FLAGS="slow"
+
+bench: venv
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+reproduce: venv
+	PATH=$(BIN):$$PATH bash tools/reproduce.sh
+
+clean-runs:
+	rm -rf runs
