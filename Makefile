@@ -10,7 +10,7 @@ PIP_LOCAL := $(if $(WHEELS),--find-links $(WHEELS),)
 TEST_FLAGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: all venv test test-slow sync-check bench reproduce clean-runs
+.PHONY: all venv test test-slow sync-check bench reproduce models clean-runs
 all: test
 
 venv: $(VENV)/.installed
@@ -33,6 +33,12 @@ test-slow:
 
 bench: venv
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# The shapes base models in data/models/ (about an hour on 2 CPU cores; resumes from runs/pretrain).
+models: venv
+	$(BIN)/rlhf-t2i pretrain --out data/models --work runs/pretrain
+	$(BIN)/python bench/base_models.py --json data/models/base_models.json
+	$(BIN)/python -c "from rlhf_t2i.pretrain import model_cards; model_cards('data/models')"
 
 reproduce: venv
 	PATH=$(BIN):$$PATH bash tools/reproduce.sh
