@@ -10,7 +10,7 @@ PIP_LOCAL := $(if $(WHEELS),--find-links $(WHEELS),)
 TEST_FLAGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: all venv test test-slow sync-check bench reproduce models clean-runs
+.PHONY: all venv test test-slow sync-check bench reproduce models clean-runs browser
 all: test
 
 venv: $(VENV)/.installed
@@ -25,8 +25,12 @@ $(VENV)/.installed: settings.ini setup.py
 sync-check: venv
 	PATH=$(BIN):$$PATH bash tools/check_sync.sh
 
-test: venv sync-check
+test: venv browser sync-check
 	PATH=$(BIN):$$PATH RLHF_T2I_TEST_FLAGS="$(TEST_FLAGS)" bash tools/run_tests.sh $(PYTEST_WORKERS)
+
+# Debian's chromium for tests/test_app_browser.py (Playwright drives it; `playwright install` cannot download browsers here).
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 test-slow:
 	$(MAKE) test TEST_FLAGS="slow"

@@ -27,3 +27,39 @@ def test_oracle_benchmark_script():
     assert r.returncode == 0, r.stderr
     last = r.stdout.strip().splitlines()[-1]
     assert last.startswith('min accuracy:') and float(last.split()[-1].rstrip('%')) >= 99
+
+def test_label_commands(tmp_path):
+    from rlhf_t2i.generate import render_folder
+    from rlhf_t2i.prompts import build_prompt_set
+    data, db = render_folder(build_prompt_set('shapes', 12, seed=1), tmp_path / 'data', per_prompt=3, wrong=1), tmp_path / 'labels.db'
+    r = run(CLI, 'label', 'simulate', '--data', data, '--db', db, '--labellers', '3', '--labellers-per-image', '3')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith('108 labels')  # 36 images x 3 labellers
+    r = run(CLI, 'label', 'stats', '--db', db, '--out', tmp_path / 'fig')
+    assert r.returncode == 0, r.stderr
+    assert "Fleiss' kappa" in r.stdout and (tmp_path / 'fig' / 'table2.png').exists()
+    stats = json.loads((tmp_path / 'fig' / 'table2.json').read_text())['stats']
+    assert abs(stats[0]['good'] - 2 / 3) < 0.15  # two of three images per prompt are right, up to labeller noise
+    r = run(CLI, 'label', 'export', '--db', db, '--out', tmp_path / 'labels.parquet')
+    assert r.returncode == 0, r.stderr
+    r = run(CLI, 'label', 'import', tmp_path / 'labels.parquet', '--db', db)
+    assert r.returncode == 0 and r.stdout.startswith('0 labels'), r.stdout + r.stderr
+    assert run(CLI, 'label', 'add-labeller', 'ann', '--db', db).returncode == 0
+    r = run(CLI, 'label', 'add-labeller', 'ann', '--db', db)
+    assert r.returncode == 2 and "'ann'" in r.stderr
+    r = run(CLI, 'label', 'stats', '--db', tmp_path / 'empty.db')
+    assert r.returncode == 2 and 'no labels' in r.stderr
+
+def test_generate_command_on_a_tiny_pipeline(tmp_path):
+    "The real `rlhf-t2i generate` for two sampler steps on a tiny randomly initialised pipeline, then resumed."
+    from rlhf_t2i.models import build_pipeline
+    build_pipeline('shapes', seed=0).save_pretrained(tmp_path / 'tiny')
+    assert run(CLI, 'prompts', '--n', '3', '--out', tmp_path / 'p.jsonl').returncode == 0
+    args = (CLI, 'generate', '--model', tmp_path / 'tiny', '--prompts', tmp_path / 'p.jsonl', '--per-prompt', '2', '--steps', '2', '--out', tmp_path / 'out')
+    r = run(*args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.startswith('6 new images')
+    assert len((tmp_path / 'out' / 'metadata.jsonl').read_text().splitlines()) == 6
+    assert run(*args).stdout.startswith('0 new images')
+    r = run(CLI, 'generate', '--model', tmp_path / 'nowhere', '--prompts', tmp_path / 'p.jsonl', '--out', tmp_path / 'o2')
+    assert r.returncode == 2 and 'nowhere' in r.stderr
