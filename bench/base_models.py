@@ -48,7 +48,7 @@ attr = {a: np.mean([r[a] for r in rows if r[a] is not None]) for a in ('count', 
 
 print(f'{len(rows)} images of {len(prompts)} prompts, DDIM {args.steps} steps, guidance {args.guidance}: {gen_seconds:.0f} s')
 print(f'\n| measure | value |\n|---|---|')
-print(f'| well formed (fidelity >= {FIDELITY_THRESHOLD}) | {pct(well_formed)} |')
+print(f'| well formed (fidelity >= {FIDELITY_THRESHOLD:.3f}) | {pct(well_formed)} |')
 print(f'| mean fidelity | {np.mean([r["fidelity"] for r in rows]):.3f} |')
 print(f'| oracle-good overall | {pct(good(rows))} |')
 for c in CATEGORIES: print(f'| good: {c} | {pct(by_cat[c])} |')
