@@ -62,80 +62,83 @@ def labels(db) -> dict:
         return dict(zip(cur.image_id, cur.value))
 
 
-def test_keyboard_labelling(server, tmp_path):
+@pytest.fixture
+def browser():
+    "Headless Debian chromium driven by Playwright."
     require_browser()
-    from playwright.sync_api import sync_playwright, expect
-    url, token, db = server
+    from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(url)
-            expect(page.locator('#login')).to_be_visible()
-            page.keyboard.type('not-my-token'); page.keyboard.press('Enter')  # the token field has the focus
-            expect(page.locator('#login-error')).to_contain_text('unknown access token')
-            page.keyboard.type(token); page.keyboard.press('Enter')
-            expect(page.locator('#progress')).to_have_text('0 / 9 images labelled')
-            figures = page.locator('#images figure')
-            expect(figures).to_have_count(3)
-            page.wait_for_function("() => [...document.querySelectorAll('#images img')].every((i) => i.complete && i.naturalWidth === 32)")
-            ids = [figures.nth(i).get_attribute('data-image-id') for i in range(3)]
-            prompt = page.locator('#prompt').text_content()
-
-            page.keyboard.press('3'); page.keyboard.press('g')  # image 3 good
-            page.keyboard.press('Enter')  # images 1 and 2 have no answer yet: refused, nothing sent
-            expect(page.locator('#status')).to_have_text('Choose good, bad or skip for image 1.')
-            page.keyboard.press('b'); page.keyboard.press('s')  # image 1 (selected by the refusal) bad, then image 2 skip
-            pressed = [figures.nth(i).locator('button[aria-pressed="true"]').text_content() for i in range(3)]
-            assert pressed == ['bad (b)', 'skip (s)', 'good (g)'], pressed
-            assert labels(db) == {}
-            page.screenshot(path=tmp_path/'screen.png')
-            page.keyboard.press('Enter')
-            expect(page.locator('#status')).to_have_text('Saved 3 answers.')
-            expect(page.locator('#progress')).to_have_text('3 / 9 images labelled')
-            assert labels(db) == dict(zip(ids, ['bad', 'skip', 'good']))
-
-            page.reload()  # still logged in (the token is in localStorage), on the next prompt
-            expect(page.locator('#progress')).to_have_text('3 / 9 images labelled')
-            expect(page.locator('#prompt')).not_to_have_text(prompt)
-            assert labels(db) == dict(zip(ids, ['bad', 'skip', 'good']))
-            assert page.evaluate("localStorage.getItem('rlhf_t2i.outbox.ann')") == '[]'
-
-            other = browser.new_page()  # a link with ?token= logs in and leaves the address bar
-            other.goto(f'{url}?token={token}#label')
-            expect(other.locator('#who')).to_have_text('ann')
-            assert 'token' not in other.url and other.url.endswith('#label')
-        finally:
-            browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try: yield b
+        finally: b.close()
 
 
-def test_keyboard_compare(server, tmp_path):
-    require_browser()
-    from playwright.sync_api import sync_playwright, expect
+def new_page(browser):
+    page = browser.new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
+def test_keyboard_labelling(server, browser, tmp_path):
+    from playwright.sync_api import expect
     url, token, db = server
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(f'{url}?token={token}#compare')
-            expect(page.locator('#cmp-progress')).to_have_text('0 / 3 prompts compared')
-            page.wait_for_function("() => [...document.querySelectorAll('#left img, #right img')].filter((i) => i.complete && i.naturalWidth === 32).length === 7")
-            sizes = sorted([page.locator('#left img').count(), page.locator('#right img').count()])
-            assert sizes == [3, 4], sizes  # base has 3 images a prompt, finetuned 4
-            left_is_base = page.locator('#left img').count() == 3
-            prompt = page.locator('#cmp-prompt').text_content()
-            page.keyboard.press('e')  # alignment: right
-            page.keyboard.press('Enter')
-            expect(page.locator('#status')).to_have_text('Choose left, tie or right for fidelity.')
-            page.keyboard.press('s')  # fidelity: tie
-            page.screenshot(path=tmp_path/'compare.png')
-            page.keyboard.press('Enter')
-            expect(page.locator('#status')).to_have_text('Saved 1 answer.')
-            expect(page.locator('#cmp-progress')).to_have_text('1 / 3 prompts compared')
-            with LabelStore(db) as s: v = s.votes()
-            assert len(v) == 1 and v.prompt[0] == prompt and (v.alignment[0], v.fidelity[0]) == ('right', 'tie')
-            assert v.left_model[0] == ('base' if left_is_base else 'finetuned')
-        finally:
-            browser.close()
+    page = new_page(browser)
+    page.goto(url)
+    expect(page.locator('#login')).to_be_visible()
+    page.keyboard.type('not-my-token'); page.keyboard.press('Enter')  # the token field has the focus
+    expect(page.locator('#login-error')).to_contain_text('unknown access token')
+    page.keyboard.type(token); page.keyboard.press('Enter')
+    expect(page.locator('#progress')).to_have_text('0 / 9 images labelled')
+    figures = page.locator('#images figure')
+    expect(figures).to_have_count(3)
+    page.wait_for_function("() => [...document.querySelectorAll('#images img')].every((i) => i.complete && i.naturalWidth === 32)")
+    ids = [figures.nth(i).get_attribute('data-image-id') for i in range(3)]
+    prompt = page.locator('#prompt').text_content()
+
+    page.keyboard.press('3'); page.keyboard.press('g')  # image 3 good
+    page.keyboard.press('Enter')  # images 1 and 2 have no answer yet: refused, nothing sent
+    expect(page.locator('#status')).to_have_text('Choose good, bad or skip for image 1.')
+    page.keyboard.press('b'); page.keyboard.press('s')  # image 1 (selected by the refusal) bad, then image 2 skip
+    pressed = [figures.nth(i).locator('button[aria-pressed="true"]').text_content() for i in range(3)]
+    assert pressed == ['bad (b)', 'skip (s)', 'good (g)'], pressed
+    assert labels(db) == {}
+    page.screenshot(path=tmp_path/'screen.png')
+    page.keyboard.press('Enter')
+    expect(page.locator('#status')).to_have_text('Saved 3 answers.')
+    expect(page.locator('#progress')).to_have_text('3 / 9 images labelled')
+    assert labels(db) == dict(zip(ids, ['bad', 'skip', 'good']))
+
+    page.reload()  # still logged in (the token is in localStorage), on the next prompt
+    expect(page.locator('#progress')).to_have_text('3 / 9 images labelled')
+    expect(page.locator('#prompt')).not_to_have_text(prompt)
+    assert labels(db) == dict(zip(ids, ['bad', 'skip', 'good']))
+    assert page.evaluate("localStorage.getItem('rlhf_t2i.outbox.ann')") == '[]'
+
+    other = browser.new_page()  # a link with ?token= logs in and leaves the address bar
+    other.goto(f'{url}?token={token}#label')
+    expect(other.locator('#who')).to_have_text('ann')
+    assert 'token' not in other.url and other.url.endswith('#label')
+
+
+def test_keyboard_compare(server, browser, tmp_path):
+    from playwright.sync_api import expect
+    url, token, db = server
+    page = new_page(browser)
+    page.goto(f'{url}?token={token}#compare')
+    expect(page.locator('#cmp-progress')).to_have_text('0 / 3 prompts compared')
+    page.wait_for_function("() => [...document.querySelectorAll('#left img, #right img')].filter((i) => i.complete && i.naturalWidth === 32).length === 7")
+    sizes = sorted([page.locator('#left img').count(), page.locator('#right img').count()])
+    assert sizes == [3, 4], sizes  # base has 3 images a prompt, finetuned 4
+    left_is_base = page.locator('#left img').count() == 3
+    prompt = page.locator('#cmp-prompt').text_content()
+    page.keyboard.press('e')  # alignment: right
+    page.keyboard.press('Enter')
+    expect(page.locator('#status')).to_have_text('Choose left, tie or right for fidelity.')
+    page.keyboard.press('s')  # fidelity: tie
+    page.screenshot(path=tmp_path/'compare.png')
+    page.keyboard.press('Enter')
+    expect(page.locator('#status')).to_have_text('Saved 1 answer.')
+    expect(page.locator('#cmp-progress')).to_have_text('1 / 3 prompts compared')
+    with LabelStore(db) as s: v = s.votes()
+    assert len(v) == 1 and v.prompt[0] == prompt and (v.alignment[0], v.fidelity[0]) == ('right', 'tie')
+    assert v.left_model[0] == ('base' if left_is_base else 'finetuned')
