@@ -10,3 +10,7 @@ step "shapes world"
 rlhf-t2i render --prompts data/prompts/shapes_seen.jsonl --n 24 --out figures/shapes_world.png
 step "oracle accuracy on clean renders"
 python bench/oracle.py --n 10000 | tee figures/oracle.md
+step "feedback: the shipped base model's images, two simulated labellers, Table 2"
+rlhf-t2i generate --model shapes --prompts data/prompts/shapes_seen.jsonl --per-prompt 4 --out runs/feedback/images
+rlhf-t2i label simulate --data runs/feedback/images --db runs/feedback/labels.db --labellers 2
+rlhf-t2i label stats --db runs/feedback/labels.db --out figures/
