@@ -47,7 +47,7 @@ by_seen = {k: good([r for r in rows if r['prompt'].seen == (k == 'seen')]) for k
 attr = {a: np.mean([r[a] for r in rows if r[a] is not None]) for a in ('count', 'object', 'color', 'background')}
 
 print(f'{len(rows)} images of {len(prompts)} prompts, DDIM {args.steps} steps, guidance {args.guidance}: {gen_seconds:.0f} s')
-print(f'\n| measure | value |\n|---|---|')
+print('\n| measure | value |\n|---|---|')
 print(f'| well formed (fidelity >= {FIDELITY_THRESHOLD:.3f}) | {pct(well_formed)} |')
 print(f'| mean fidelity | {np.mean([r["fidelity"] for r in rows]):.3f} |')
 print(f'| oracle-good overall | {pct(good(rows))} |')
@@ -78,7 +78,7 @@ for a, opts in options.items():
         cands = [Prompt(**{**p.__dict__, a: o}) for o in opts]
         hits.append(int(np.argmax(clip_scores([im], [c.text for c in cands])[0])) == list(opts).index(getattr(p, a)))
     retrieval[a] = (np.mean(hits), 1 / len(opts))
-print(f'\n| CLIP zero-shot retrieval on clean renders | accuracy | chance |\n|---|---|---|')
+print('\n| CLIP zero-shot retrieval on clean renders | accuracy | chance |\n|---|---|---|')
 for a, (acc, chance) in retrieval.items(): print(f'| {a} | {pct(acc)} | {pct(chance)} |')
 
 # --- the CLIP on (good, bad) generated pairs of one prompt

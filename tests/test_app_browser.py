@@ -2,8 +2,7 @@
 browser downloads fail here; `make browser` installs chromium). A labeller logs in, labels a screen with the keyboard
 only, reloads, and the labels are in the database. Without chromium or playwright the test skips, except under CI
 (CI=true), where it fails."""
-import importlib.util, json, os, signal, socket, subprocess, sys, time
-from pathlib import Path
+import importlib.util, os, signal, socket, subprocess, sys, time
 import httpx
 import pytest
 from rlhf_t2i.feedback import LabelStore

@@ -4,7 +4,7 @@ request id, retried with that id on connection errors), and the same with the se
 way in and restarted. Every acknowledged label must be in the database exactly once. 8 x 100 labels by default, 8 x 500
 with the slow flag (about 45 s a test on 2 busy cores). Loopback only, bounded in requests and time; run with `-s` to see
 the figures."""
-import json, os, signal, socket, sqlite3, subprocess, sys, threading, time, uuid
+import os, signal, socket, sqlite3, subprocess, sys, threading, time, uuid
 from pathlib import Path
 import httpx
 import numpy as np

@@ -1,7 +1,6 @@
 "The shipped shapes base models: standard folders that plain diffusers / transformers load, small, with model cards."
 import os, subprocess, sys
 from pathlib import Path
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / 'data' / 'models'
