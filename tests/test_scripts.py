@@ -63,3 +63,24 @@ def test_generate_command_on_a_tiny_pipeline(tmp_path):
     assert run(*args).stdout.startswith('0 new images')
     r = run(CLI, 'generate', '--model', tmp_path / 'nowhere', '--prompts', tmp_path / 'p.jsonl', '--out', tmp_path / 'o2')
     assert r.returncode == 2 and 'nowhere' in r.stderr
+
+def test_reward_commands(tmp_path):
+    "The real `rlhf-t2i train-reward` and `score` on rendered images with simulated labels; bad input gives one clear line."
+    from rlhf_t2i.generate import render_folder
+    from rlhf_t2i.prompts import build_prompt_set
+    from rlhf_t2i.models import build_clip
+    data, db = render_folder(build_prompt_set('shapes', 20, seed=2), tmp_path / 'data', per_prompt=4, wrong=2), tmp_path / 'labels.db'
+    assert run(CLI, 'label', 'simulate', '--data', data, '--db', db, '--labellers', '2').returncode == 0
+    r = run(CLI, 'train-reward', '--data', data, '--db', db, '--out', tmp_path / 'reward', '--hidden', '64', '--max-epochs', '20', '--n-prompts', '4')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'validation pairwise accuracy' in r.stdout and (tmp_path / 'reward' / 'model.safetensors').exists()
+    r = run(CLI, 'score', '--reward', tmp_path / 'reward', '--data', data)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [json.loads(l) for l in (data / 'rewards.jsonl').read_text().splitlines()]
+    assert len(rows) == 80 and all(isinstance(x['reward'], float) for x in rows)
+    clip, processor = build_clip('shapes', seed=5)
+    clip.save_pretrained(tmp_path / 'other-clip'); processor.save_pretrained(tmp_path / 'other-clip')
+    r = run(CLI, 'score', '--reward', tmp_path / 'reward', '--data', data, '--backbone', tmp_path / 'other-clip')
+    assert r.returncode == 2 and "trained on backbone 'shapes'" in r.stderr and 'other-clip' in r.stderr
+    r = run(CLI, 'train-reward', '--data', data, '--db', tmp_path / 'none.db', '--out', tmp_path / 'r2')
+    assert r.returncode == 2 and 'none.db' in r.stderr and 'Traceback' not in r.stderr
