@@ -14,3 +14,8 @@ step "feedback: the shipped base model's images, two simulated labellers, Table 
 rlhf-t2i generate --model shapes --prompts data/prompts/shapes_seen.jsonl --per-prompt 4 --out runs/feedback/images
 rlhf-t2i label simulate --data runs/feedback/images --db runs/feedback/labels.db --labellers 2
 rlhf-t2i label stats --db runs/feedback/labels.db --out figures/
+step "reward model: Fig 3a and Fig 3b (papermill, params/*/full.yaml)"
+mkdir -p runs/experiments/full
+for exp in fig3a fig3b; do
+  papermill nbs/experiments/$exp.ipynb runs/experiments/full/$exp.ipynb -f params/$exp/full.yaml --progress-bar
+done
