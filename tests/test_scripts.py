@@ -84,3 +84,49 @@ def test_reward_commands(tmp_path):
     assert r.returncode == 2 and "trained on backbone 'shapes'" in r.stderr and 'other-clip' in r.stderr
     r = run(CLI, 'train-reward', '--data', data, '--db', tmp_path / 'none.db', '--out', tmp_path / 'r2')
     assert r.returncode == 2 and 'none.db' in r.stderr and 'Traceback' not in r.stderr
+
+def _finetune_fixture(tmp_path):
+    "A tiny shapes pipeline, labelled rendered images and rewards from the labels."
+    from rlhf_t2i.generate import render_folder
+    from rlhf_t2i.models import build_pipeline
+    from rlhf_t2i.prompts import build_prompt_set
+    build_pipeline('shapes', seed=0).save_pretrained(tmp_path / 'base')
+    data, db = render_folder(build_prompt_set('shapes', 6, seed=4), tmp_path / 'data', per_prompt=4, wrong=2), tmp_path / 'labels.db'
+    assert run(CLI, 'label', 'simulate', '--data', data, '--db', db, '--labellers', '1', '--labellers-per-image', '1').returncode == 0
+    rows = [json.loads(l) for l in (data / 'metadata.jsonl').read_text().splitlines()]
+    (data / 'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(r['seed'] < 2))) + '\n' for r in rows))
+    return data, db
+
+def test_finetune_command_two_steps(tmp_path):
+    "The real `rlhf-t2i finetune` for two steps on a tiny pipeline; a rerun resumes and has nothing left to do."
+    data, db = _finetune_fixture(tmp_path)
+    args = (CLI, 'finetune', '--model', tmp_path / 'base', '--out', tmp_path / 'ft', '--labelled', data, '--db', db, '--scored', data,
+            '--pretrain-images', '32', '--max-train-steps', '2', '--train-batch-size', '8', '--checkpointing-steps', '1', '--validation-steps', '0')
+    r = run(*args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'full: steps 0..2' in r.stdout and (tmp_path / 'ft' / 'unet' / 'diffusion_pytorch_model.safetensors').exists()
+    assert 'nothing to do' in run(*args).stdout
+    r = run(CLI, 'finetune', '--model', tmp_path / 'base', '--out', tmp_path / 'x', '--scored', tmp_path / 'base')
+    assert r.returncode == 2 and 'rewards.jsonl' in r.stderr and 'Traceback' not in r.stderr
+
+def test_two_process_update_equals_one_process(tmp_path):
+    "2 CPU processes of batch 4 (torchrun; accelerate's MULTI_CPU over gloo) make the same update as 1 process of batch 8."
+    from safetensors.torch import load_file
+    data, db = _finetune_fixture(tmp_path)
+    common = ['--model', tmp_path / 'base', '--labelled', data, '--db', db, '--scored', data, '--pretrain-images', '32',
+              '--max-train-steps', '1', '--checkpointing-steps', '0', '--validation-steps', '0', '--learning-rate', '1e-3', '--lr-warmup-steps', '0']
+    import os
+    torchrun = Path(sys.executable).parent / 'torchrun'  # `accelerate launch --cpu` starts one process; torchrun starts two
+    r1 = run(CLI, 'finetune', '--out', tmp_path / 'one', '--train-batch-size', '8', *common)
+    assert r1.returncode == 0, r1.stderr[-3000:]
+    r2 = run(torchrun, '--nproc_per_node', '2', '--master_port', '29517', '-m', 'rlhf_t2i.cli', 'finetune', '--out', tmp_path / 'two',
+             '--train-batch-size', '4', *common, env={**os.environ, 'ACCELERATE_USE_CPU': 'true'})
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    a = load_file(tmp_path / 'one' / 'unet' / 'diffusion_pytorch_model.safetensors')
+    b = load_file(tmp_path / 'two' / 'unet' / 'diffusion_pytorch_model.safetensors')
+    base = load_file(tmp_path / 'base' / 'unet' / 'diffusion_pytorch_model.safetensors')
+    import torch
+    da, db_ = (torch.cat([(w[k] - base[k]).flatten() for k in sorted(base)]) for w in (a, b))
+    # Adam's first step is lr * sign(gradient): a gradient component near zero may flip sign on summation-order
+    # noise, so compare whole update vectors; a process drawing other rows or noise would differ by about 100%
+    assert da.norm() > 0 and ((da - db_).norm() / da.norm()).item() < 0.02, ((da - db_).norm() / da.norm()).item()

@@ -1,0 +1,88 @@
+"""Fine-tuning step time: this trainer (cached latents and text states) against a straightforward loop, in one run.
+
+Both arms train the same UNet (the shipped shapes pipeline by default) on the same reward-weighted images with the same
+batch size. The straightforward loop follows the diffusers text-to-image example: every step it opens the batch's image
+files, runs the VAE encoder and the text encoder, then the UNet. This trainer encodes the fixed data once and trains on
+the cached tensors. Prints the median step times, their ratio, and the UNet's achieved FLOP/s in this trainer against
+the machine's fp32 matmul rate measured in the same process.
+"""
+import argparse, json, statistics, tempfile, time
+from pathlib import Path
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
+from diffusers import DDPMScheduler
+from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling
+from rlhf_t2i.finetune import FinetuneConfig, finetune, model_rows
+from rlhf_t2i.generate import render_folder
+from rlhf_t2i.models import load_pipeline
+from rlhf_t2i.prompts import build_prompt_set
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument('--model', default='shapes', help='pipeline: shapes, a folder or an id')
+parser.add_argument('--steps', type=int, default=20, help='steps timed in each arm (the first two are dropped as warm-up)')
+parser.add_argument('--batch-size', type=int, default=64, help='examples per step')
+parser.add_argument('--prompts', type=int, default=64, help='prompts of the fine-tuning data; 4 images each')
+args = parser.parse_args()
+
+tmp = Path(tempfile.mkdtemp())
+data = render_folder(build_prompt_set('shapes', args.prompts, seed=0), tmp/'data', per_prompt=4, wrong=2)
+with LabelStore(tmp/'labels.db') as s: simulate_labelling(s, data, [SimulatedLabeller('oracle', flip=0, skip=0)], labellers_per_image=1)
+meta = [json.loads(l) for l in (data/'metadata.jsonl').read_text().splitlines()]
+(data/'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(r['seed'] < 2))) + '\n' for r in meta))
+
+# this trainer: labelled + scored images, no pre-training term (the straightforward loop has none either)
+cfg = FinetuneConfig(variant='labelled+scored', max_train_steps=args.steps, train_batch_size=args.batch_size, checkpointing_steps=0, validation_steps=0)
+info = finetune(args.model, tmp/'ours', data, tmp/'labels.db', data, config=cfg, progress=False)
+ours = statistics.median(h['seconds'] for h in info['history'][2:])
+
+# the straightforward loop
+pipe = load_pipeline(args.model)
+rows = model_rows(data, tmp/'labels.db', data)
+unet, vae, te, tok = pipe.unet.train(), pipe.vae, pipe.text_encoder, pipe.tokenizer
+vae.requires_grad_(False); te.requires_grad_(False)
+opt = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=cfg.adam_weight_decay)
+sched = DDPMScheduler.from_config(pipe.scheduler.config)
+size = unet.config.sample_size * pipe.vae_scale_factor
+g = torch.Generator().manual_seed(0)
+
+def plain_step():
+    idx = torch.randint(0, len(rows), (args.batch_size,), generator=g).tolist()
+    x = torch.from_numpy(np.stack([np.asarray(Image.open(rows.path[i]).convert('RGB').resize((size, size)), np.float32) / 127.5 - 1 for i in idx])).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        lat = vae.encode(x).latent_dist.sample(generator=g) * vae.config.scaling_factor
+        ids = tok([rows.prompt[i] for i in idx], padding='max_length', max_length=tok.model_max_length, truncation=True, return_tensors='pt').input_ids
+        states = te(ids)[0]
+    noise = torch.randn(lat.shape, generator=g)
+    t = torch.randint(0, sched.config.num_train_timesteps, (len(idx),), generator=g)
+    per = F.mse_loss(unet(sched.add_noise(lat, noise, t), t, states).sample, noise, reduction='none').mean((1, 2, 3))
+    loss = (torch.tensor(rows.weight.values[idx], dtype=torch.float32) * per).mean()
+    opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), cfg.max_grad_norm); opt.step()
+
+times = []
+for _ in range(args.steps):
+    t0 = time.perf_counter(); plain_step(); times.append(time.perf_counter() - t0)
+plain = statistics.median(times[2:])
+
+# the UNet's FLOPs per step (forward and backward) and the machine's matmul rate
+lat = torch.randn(args.batch_size, unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
+states = te(tok(['a red colored circle'] * args.batch_size, padding='max_length', max_length=tok.model_max_length, return_tensors='pt').input_ids)[0].detach()
+with FlopCounterMode(display=False) as fc:
+    unet(lat, torch.full((args.batch_size,), 500), states).sample.pow(2).mean().backward()
+unet_flops = fc.get_total_flops()
+a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+a @ b
+t0 = time.perf_counter()
+for _ in range(10): a @ b
+peak = 10 * 2 * 2048 ** 3 / (time.perf_counter() - t0)
+
+print(f'{len(rows)} weighted images, batch {args.batch_size}, {args.steps} steps per arm (median of the last {args.steps - 2}), '
+      f'{torch.get_num_threads()} threads\n')
+print('| arm | median step time |\n|---|---|')
+print(f'| this trainer (cached latents and text states) | {ours * 1000:.0f} ms |')
+print(f'| straightforward loop (VAE and text encoder every step) | {plain * 1000:.0f} ms |')
+print(f'\nspeed-up (straightforward / this trainer): {plain / ours:.2f}x')
+print(f'UNet forward+backward: {unet_flops / 1e9:.1f} GFLOP a step; achieved {unet_flops / ours / 1e9:.1f} GFLOP/s '
+      f'against a measured fp32 matmul rate of {peak / 1e9:.1f} GFLOP/s ({100 * unet_flops / ours / peak:.0f}%)')
