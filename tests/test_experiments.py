@@ -1,7 +1,6 @@
 "The experiment notebooks under papermill with their quick parameters, as `rlhf-t2i reproduce --profile quick` runs them."
 import json, subprocess, sys
 from pathlib import Path
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPERMILL = Path(sys.executable).parent / 'papermill'
