@@ -24,12 +24,13 @@ parser.add_argument('--steps', type=int, default=SHAPES_SAMPLER['num_inference_s
 parser.add_argument('--guidance', type=float, default=SHAPES_SAMPLER['guidance_scale'], help='classifier-free guidance scale')
 parser.add_argument('--retrieval', type=int, default=400, help='clean renders for the CLIP retrieval test')
 parser.add_argument('--json', default=None, help='write the numbers here')
+parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help='where to generate (the CLIP tests run on the CPU)')
 args = parser.parse_args()
 
 def pct(x): return f'{100 * x:.1f}%'
 
 # --- generation and the oracle
-pipe = load_pipeline(args.model)
+pipe = load_pipeline(args.model, device=args.device)
 pipe.set_progress_bar_config(disable=True)
 prompts = build_prompt_set('shapes', args.prompts, objects='all', seed=0)
 jobs = [(p, s) for p in prompts for s in range(args.per_prompt)]
@@ -46,7 +47,7 @@ by_cat = {c: good([r for r in rows if r['prompt'].category == c]) for c in CATEG
 by_seen = {k: good([r for r in rows if r['prompt'].seen == (k == 'seen')]) for k in ('seen', 'unseen')}
 attr = {a: np.mean([r[a] for r in rows if r[a] is not None]) for a in ('count', 'object', 'color', 'background')}
 
-print(f'{len(rows)} images of {len(prompts)} prompts, DDIM {args.steps} steps, guidance {args.guidance}: {gen_seconds:.0f} s')
+print(f'{len(rows)} images of {len(prompts)} prompts, DDIM {args.steps} steps, guidance {args.guidance}: {gen_seconds:.0f} s on {args.device}')
 print('\n| measure | value |\n|---|---|')
 print(f'| well formed (fidelity >= {FIDELITY_THRESHOLD:.3f}) | {pct(well_formed)} |')
 print(f'| mean fidelity | {np.mean([r["fidelity"] for r in rows]):.3f} |')

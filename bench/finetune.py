@@ -25,7 +25,13 @@ parser.add_argument('--model', default='shapes', help='pipeline: shapes, a folde
 parser.add_argument('--steps', type=int, default=20, help='steps timed in each arm (the first two are dropped as warm-up)')
 parser.add_argument('--batch-size', type=int, default=64, help='examples per step')
 parser.add_argument('--prompts', type=int, default=64, help='prompts of the fine-tuning data; 4 images each')
+parser.add_argument('--mixed-precision', default='no', choices=['no', 'fp16', 'bf16'], help='autocast dtype of both arms (GPU only)')
 args = parser.parse_args()
+device = 'cuda' if torch.cuda.is_available() else 'cpu'  # where accelerate puts this trainer; the loop follows it
+amp = dict(no=None, fp16=torch.float16, bf16=torch.bfloat16)[args.mixed_precision]
+
+def sync():
+    if device == 'cuda': torch.cuda.synchronize()
 
 tmp = Path(tempfile.mkdtemp())
 data = render_folder(build_prompt_set('shapes', args.prompts, seed=0), tmp/'data', per_prompt=4, wrong=2)
@@ -34,12 +40,13 @@ meta = [json.loads(l) for l in (data/'metadata.jsonl').read_text().splitlines()]
 (data/'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(r['seed'] < 2))) + '\n' for r in meta))
 
 # this trainer: labelled + scored images, no pre-training term (the straightforward loop has none either)
-cfg = FinetuneConfig(variant='labelled+scored', max_train_steps=args.steps, train_batch_size=args.batch_size, checkpointing_steps=0, validation_steps=0)
+cfg = FinetuneConfig(variant='labelled+scored', max_train_steps=args.steps, train_batch_size=args.batch_size, checkpointing_steps=0, validation_steps=0,
+                     mixed_precision=args.mixed_precision)
 info = finetune(args.model, tmp/'ours', data, tmp/'labels.db', data, config=cfg, progress=False)
 ours = statistics.median(h['seconds'] for h in info['history'][2:])
 
 # the straightforward loop
-pipe = load_pipeline(args.model)
+pipe = load_pipeline(args.model, device=device)
 rows = model_rows(data, tmp/'labels.db', data)
 unet, vae, te, tok = pipe.unet.train(), pipe.vae, pipe.text_encoder, pipe.tokenizer
 vae.requires_grad_(False); te.requires_grad_(False)
@@ -50,39 +57,44 @@ g = torch.Generator().manual_seed(0)
 
 def plain_step():
     idx = torch.randint(0, len(rows), (args.batch_size,), generator=g).tolist()
-    x = torch.from_numpy(np.stack([np.asarray(Image.open(rows.path[i]).convert('RGB').resize((size, size)), np.float32) / 127.5 - 1 for i in idx])).permute(0, 3, 1, 2)
-    with torch.no_grad():
-        lat = vae.encode(x).latent_dist.sample(generator=g) * vae.config.scaling_factor
+    x = torch.from_numpy(np.stack([np.asarray(Image.open(rows.path[i]).convert('RGB').resize((size, size)), np.float32) / 127.5 - 1 for i in idx])).permute(0, 3, 1, 2).to(device)
+    with torch.no_grad(), torch.autocast(device, amp, enabled=amp is not None):
+        lat = vae.encode(x).latent_dist.sample(generator=g).float() * vae.config.scaling_factor
         ids = tok([rows.prompt[i] for i in idx], padding='max_length', max_length=tok.model_max_length, truncation=True, return_tensors='pt').input_ids
-        states = te(ids)[0]
-    noise = torch.randn(lat.shape, generator=g)
-    t = torch.randint(0, sched.config.num_train_timesteps, (len(idx),), generator=g)
-    per = F.mse_loss(unet(sched.add_noise(lat, noise, t), t, states).sample, noise, reduction='none').mean((1, 2, 3))
-    loss = (torch.tensor(rows.weight.values[idx], dtype=torch.float32) * per).mean()
+        states = te(ids.to(device))[0]
+    noise = torch.randn(lat.shape, generator=g).to(device)
+    t = torch.randint(0, sched.config.num_train_timesteps, (len(idx),), generator=g).to(device)
+    with torch.autocast(device, amp, enabled=amp is not None):
+        pred = unet(sched.add_noise(lat, noise, t), t, states).sample
+    per = F.mse_loss(pred.float(), noise, reduction='none').mean((1, 2, 3))
+    loss = (torch.tensor(rows.weight.values[idx], dtype=torch.float32, device=device) * per).mean()
     opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), cfg.max_grad_norm); opt.step()
 
 times = []
 for _ in range(args.steps):
-    t0 = time.perf_counter(); plain_step(); times.append(time.perf_counter() - t0)
+    sync(); t0 = time.perf_counter(); plain_step(); sync(); times.append(time.perf_counter() - t0)
 plain = statistics.median(times[2:])
 
 # the UNet's FLOPs per step (forward and backward) and the machine's matmul rate
-lat = torch.randn(args.batch_size, unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
-states = te(tok(['a red colored circle'] * args.batch_size, padding='max_length', max_length=tok.model_max_length, return_tensors='pt').input_ids)[0].detach()
+lat = torch.randn(args.batch_size, unet.config.in_channels, unet.config.sample_size, unet.config.sample_size, device=device)
+states = te(tok(['a red colored circle'] * args.batch_size, padding='max_length', max_length=tok.model_max_length, return_tensors='pt').input_ids.to(device))[0].detach()
 with FlopCounterMode(display=False) as fc:
-    unet(lat, torch.full((args.batch_size,), 500), states).sample.pow(2).mean().backward()
+    unet(lat, torch.full((args.batch_size,), 500, device=device), states).sample.pow(2).mean().backward()
 unet_flops = fc.get_total_flops()
-a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-a @ b
+n = 2048 if device == 'cpu' else 8192
+a, b = (torch.randn(n, n, device=device, dtype=amp or torch.float32) for _ in range(2))
+a @ b; sync()
 t0 = time.perf_counter()
 for _ in range(10): a @ b
-peak = 10 * 2 * 2048 ** 3 / (time.perf_counter() - t0)
+sync(); peak = 10 * 2 * n ** 3 / (time.perf_counter() - t0)
+rate_name = f'{amp or torch.float32} matmul rate'.replace('torch.', '')
 
+where = f'{torch.get_num_threads()} CPU threads' if device == 'cpu' else torch.cuda.get_device_name()
 print(f'{len(rows)} weighted images, batch {args.batch_size}, {args.steps} steps per arm (median of the last {args.steps - 2}), '
-      f'{torch.get_num_threads()} threads\n')
+      f'{where}, mixed precision: {args.mixed_precision}\n')
 print('| arm | median step time |\n|---|---|')
 print(f'| this trainer (cached latents and text states) | {ours * 1000:.0f} ms |')
 print(f'| straightforward loop (VAE and text encoder every step) | {plain * 1000:.0f} ms |')
 print(f'\nspeed-up (straightforward / this trainer): {plain / ours:.2f}x')
 print(f'UNet forward+backward: {unet_flops / 1e9:.1f} GFLOP a step; achieved {unet_flops / ours / 1e9:.1f} GFLOP/s '
-      f'against a measured fp32 matmul rate of {peak / 1e9:.1f} GFLOP/s ({100 * unet_flops / ours / peak:.0f}%)')
+      f'against a measured {rate_name} of {peak / 1e9:.1f} GFLOP/s ({100 * unet_flops / ours / peak:.0f}%)')

@@ -1,6 +1,7 @@
 """Sampling throughput of the shipped pipeline: batched against one prompt at a time, in one run.
 
-Prints images/s of each way and their ratio, at the default sampler (DDIM 20 steps, guidance 5).
+Prints images/s of each way and their ratio, at the default sampler (DDIM 20 steps, guidance 5), for each weight dtype
+asked for (float32 on the CPU; on a GPU also float16 and bfloat16).
 """
 import argparse, time
 import torch
@@ -13,18 +14,25 @@ parser.add_argument('--model', default='shapes', help='pipeline: shapes, a folde
 parser.add_argument('--n', type=int, default=128, help='images for the batched run')
 parser.add_argument('--n-single', type=int, default=32, help='images for the one-at-a-time run')
 parser.add_argument('--batch-size', type=int, default=64, help='batch size of the batched run')
+parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help='where to sample')
+parser.add_argument('--dtypes', default=None, help='comma-separated weight dtypes (default: float32 on the CPU, float32,float16,bfloat16 on a GPU)')
 args = parser.parse_args()
+dtypes = (args.dtypes or ('float32' if args.device == 'cpu' else 'float32,float16,bfloat16')).split(',')
 
-pipe = load_pipeline(args.model)
-pipe.set_progress_bar_config(disable=True)
+def sync():
+    if args.device.startswith('cuda'): torch.cuda.synchronize()
+
 texts = [p.text for p in build_prompt_set('shapes', args.n, seed=1)]
-generate_images(pipe, texts[:2], [0, 1], batch_size=2, progress=False)  # warm-up
 rates = {}
-for name, n, bs in (('batched', args.n, args.batch_size), ('one at a time', args.n_single, 1)):
-    t = time.perf_counter()
-    generate_images(pipe, texts[:n], list(range(n)), batch_size=bs, progress=False)
-    rates[name] = n / (time.perf_counter() - t)
-print(f'torch threads: {torch.get_num_threads()}, sampler: {SHAPES_SAMPLER}')
-print('| mode | images/s |\n|---|---|')
-for k, v in rates.items(): print(f'| {k} | {v:.1f} |')
-print(f'batched / one at a time: {rates["batched"] / rates["one at a time"]:.1f}x')
+for dtype in dtypes:
+    pipe = load_pipeline(args.model, device=args.device, dtype=getattr(torch, dtype))
+    pipe.set_progress_bar_config(disable=True)
+    generate_images(pipe, texts[:2], [0, 1], batch_size=2, progress=False)  # warm-up
+    for name, n, bs in (('batched', args.n, args.batch_size), ('one at a time', args.n_single, 1)):
+        sync(); t = time.perf_counter()
+        generate_images(pipe, texts[:n], list(range(n)), batch_size=bs, progress=False)
+        sync(); rates[dtype, name] = n / (time.perf_counter() - t)
+threads = torch.get_num_threads() if args.device == 'cpu' else torch.cuda.get_device_name()
+print(f'device: {args.device} ({threads}{" threads" if args.device == "cpu" else ""}), sampler: {SHAPES_SAMPLER}, batch {args.batch_size}')
+print('| dtype | batched images/s | one at a time images/s | ratio |\n|---|---|---|---|')
+for d in dtypes: print(f'| {d} | {rates[d, "batched"]:.1f} | {rates[d, "one at a time"]:.1f} | {rates[d, "batched"] / rates[d, "one at a time"]:.1f}x |')
