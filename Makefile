@@ -45,7 +45,7 @@ models: venv
 	$(BIN)/python -c "from rlhf_t2i.pretrain import model_cards; model_cards('data/models')"
 
 reproduce: venv
-	PATH=$(BIN):$$PATH bash tools/reproduce.sh
+	$(BIN)/rlhf-t2i reproduce --profile full
 
 clean-runs:
 	rm -rf runs

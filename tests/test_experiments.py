@@ -5,9 +5,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAPERMILL = Path(sys.executable).parent / 'papermill'
 
-def run_experiment(name, tmp_path, **params):
-    "Run nbs/experiments/NAME.ipynb with params/NAME/quick.yaml, writing into tmp_path; returns its JSON result."
-    args = [PAPERMILL, ROOT / f'nbs/experiments/{name}.ipynb', tmp_path / f'{name}.ipynb', '-f', ROOT / f'params/{name}/quick.yaml',
+def run_experiment(name, tmp_path, shared=(), **params):
+    "Run nbs/experiments/NAME.ipynb with params/{SHARED..., NAME}/quick.yaml, writing into tmp_path; returns its JSON result."
+    files = [a for p in (*shared, name) for a in ('-f', ROOT / f'params/{p}/quick.yaml')]
+    args = [PAPERMILL, ROOT / f'nbs/experiments/{name}.ipynb', tmp_path / f'{name}.ipynb', *files,
             '-p', 'out', tmp_path / 'figures', '-p', 'work', tmp_path / 'work', '--cwd', ROOT, '--log-output']
     for k, v in params.items(): args += ['-p', k, v]
     r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
@@ -27,3 +28,15 @@ def test_fig3b_quick(tmp_path):
     res = run_experiment('fig3b', tmp_path)
     assert res['images_half'] * 2 == res['images_all'] or res['images_half'] < res['images_all']
     assert set(res['accuracy']) == {'all images per prompt', 'half the images per prompt'}
+
+def test_rlhf_experiments_quick(tmp_path):
+    "Table 3, Fig 4 and Fig 6 share one work folder: the stages run once, the three notebooks read them."
+    t3 = run_experiment('table3', tmp_path, shared=('rlhf',))
+    models = [r['model'] for r in t3['table']]
+    assert models[0] == 'pre-trained' and len(models) == 5
+    assert all(r['frechet'] >= 0 and 0 <= r['aligned'] <= 1 for r in t3['table'])
+    f4 = run_experiment('fig4', tmp_path, shared=('rlhf',))
+    assert abs(f4['alignment']['win'] + f4['alignment']['tie'] + f4['alignment']['lose'] - 1) < 1e-9
+    assert f4['prompts'] == 16 and (tmp_path / 'figures' / 'fig2.png').stat().st_size > 10_000
+    f6 = run_experiment('fig6', tmp_path, shared=('rlhf',))
+    assert {r['question'] for r in f6['table6']} == {'alignment', 'fidelity'}
