@@ -4,7 +4,8 @@ Both arms train the same UNet (the shipped shapes pipeline by default) on the sa
 batch size. The straightforward loop follows the diffusers text-to-image example: every step it opens the batch's image
 files, runs the VAE encoder and the text encoder, then the UNet. This trainer encodes the fixed data once and trains on
 the cached tensors. Prints the median step times, their ratio, and the UNet's achieved FLOP/s in this trainer against
-the machine's fp32 matmul rate measured in the same process.
+the machine's fp32 matmul rate measured in the same process. The gain grows with the encoders' share of a step:
+`--model sd-like` measures it in SD v1.5's proportions.
 """
 import argparse, json, statistics, tempfile, time
 from pathlib import Path
@@ -17,11 +18,11 @@ from diffusers import DDPMScheduler
 from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling
 from rlhf_t2i.finetune import FinetuneConfig, finetune, model_rows
 from rlhf_t2i.generate import render_folder
-from rlhf_t2i.models import load_pipeline
+from rlhf_t2i.models import build_pipeline, load_pipeline
 from rlhf_t2i.prompts import build_prompt_set
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument('--model', default='shapes', help='pipeline: shapes, a folder or an id')
+parser.add_argument('--model', default='shapes', help="pipeline: shapes, a folder, an id, or 'sd-like' (random weights in SD v1.5's proportions)")
 parser.add_argument('--steps', type=int, default=20, help='steps timed in each arm (the first two are dropped as warm-up)')
 parser.add_argument('--batch-size', type=int, default=64, help='examples per step')
 parser.add_argument('--prompts', type=int, default=64, help='prompts of the fine-tuning data; 4 images each')
@@ -34,6 +35,8 @@ def sync():
     if device == 'cuda': torch.cuda.synchronize()
 
 tmp = Path(tempfile.mkdtemp())
+if args.model == 'sd-like':  # SD v1.5's layout (f8 VAE at 64 px, 768-wide text encoder); step times do not depend on the weights
+    build_pipeline('sd-like', seed=0).save_pretrained(tmp/'sd-like'); args.model = str(tmp/'sd-like')
 data = render_folder(build_prompt_set('shapes', args.prompts, seed=0), tmp/'data', per_prompt=4, wrong=2)
 with LabelStore(tmp/'labels.db') as s: simulate_labelling(s, data, [SimulatedLabeller('oracle', flip=0, skip=0)], labellers_per_image=1)
 meta = [json.loads(l) for l in (data/'metadata.jsonl').read_text().splitlines()]
