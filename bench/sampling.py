@@ -1,6 +1,6 @@
 """Sampling throughput of the shipped pipeline: batched against one prompt at a time, in one run.
 
-Prints images/s of each way and their ratio, at the default sampler (DDIM 20 steps, guidance 5), for each weight dtype
+Prints images/s of each way and their ratio, at the default sampler (DDIM 20 steps, guidance 3.5), for each weight dtype
 asked for (float32 on the CPU; on a GPU also float16 and bfloat16).
 """
 import argparse, time
