@@ -225,10 +225,16 @@ def _stage(work: Path, name: str, config: PretrainConfig, log) -> tuple:
         done.write_text(json.dumps(dict(seconds=time.time() - start, settings=settings, **info)))
     return before is not None, finish
 
+def _where(device) -> str:
+    "The machine a stage trains on, as the model cards name it."
+    device = torch.device(device)
+    return torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{device.type.upper()}, {torch.get_num_threads()} threads'
+
 def pretrain(out='data/models', work='runs/pretrain', config: PretrainConfig = PretrainConfig(), log=print, device=None) -> dict:
     "Train the shapes CLIP, VAE and UNet on the web corpus (on `device`, default CUDA if present) and save `shapes-clip/` and `shapes-sd/` under `out`."
     out, work, c = Path(out), Path(work), config
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    where = _where(device)
     work.mkdir(parents=True, exist_ok=True)
     (work/'config.json').write_text(json.dumps(asdict(c), indent=1))
     images, captions = corpus_arrays(WebCorpus(c.corpus_size, seed=c.corpus_seed))
@@ -241,7 +247,7 @@ def pretrain(out='data/models', work='runs/pretrain', config: PretrainConfig = P
         vae = AutoencoderKL(**tiny_vae_config('shapes', layers_per_block=c.vae_layers_per_block)).to(device)
         losses = train_vae(vae, images, c.vae_steps, c.vae_batch, c.vae_lr, seed=c.seed, log=log)
         set_scaling_factor(vae, images[:4096])
-        vae.save_pretrained(work/'vae'); finish(first_loss=losses[0], last_loss=float(np.mean(losses[-50:])))
+        vae.save_pretrained(work/'vae'); finish(where=where, first_loss=losses[0], last_loss=float(np.mean(losses[-50:])))
 
     finished, finish = _stage(work, 'clip', c, log)
     retrained |= not finished
@@ -253,7 +259,7 @@ def pretrain(out='data/models', work='runs/pretrain', config: PretrainConfig = P
         losses = train_clip(clip, processor, images, captions, c.clip_steps, c.clip_batch, c.clip_lr, seed=c.seed, log=log,
                             groups=groups, group_size=c.clip_group_size)
         clip.eval().save_pretrained(work/'clip'); processor.save_pretrained(work/'clip')
-        finish(first_loss=losses[0], last_loss=float(np.mean(losses[-50:])))
+        finish(where=where, first_loss=losses[0], last_loss=float(np.mean(losses[-50:])))
 
     pipe = build_pipeline('shapes', seed=c.seed, clip=(clip, processor))
     finished, finish = _stage(work, 'unet', c, log)
@@ -264,7 +270,7 @@ def pretrain(out='data/models', work='runs/pretrain', config: PretrainConfig = P
         latents = encode_latents(vae, images) * vae.config.scaling_factor
         losses, ema = train_unet(unet, latents, states, index, c.unet_steps, c.unet_batch, c.unet_lr, c.p_uncond, seed=c.seed, log=log)
         ema.copy_to(unet.parameters())  # ship the averaged weights
-        unet.save_pretrained(work/'unet'); finish(first_loss=losses[0], last_loss=float(np.mean(losses[-50:])))
+        unet.save_pretrained(work/'unet'); finish(where=where, first_loss=losses[0], last_loss=float(np.mean(losses[-50:])))
 
     pipe.register_modules(vae=vae.eval(), unet=unet.eval())
     pipe.to('cpu'); clip.to('cpu')
@@ -286,10 +292,10 @@ def model_cards(out='data/models') -> dict:
     total = sum(s['seconds'] for s in st.values())
     data = (f"Trained from scratch on {c['corpus_size']:,} items of the shapes-world web corpus (`rlhf_t2i.shapes.WebCorpus`, "
             f"seed {c['corpus_seed']}, default `CaptionNoise`: counts dropped or wrong most often, colours least), by "
-            f"`rlhf-t2i pretrain` (`make models`), seed {c['seed']}, on 2 CPU cores. Total wall time of the three stages: {total / 60:.0f} min.")
+            f"`rlhf-t2i pretrain` (`make models`), seed {c['seed']}. Total wall time of the three stages: {total / 60:.0f} min.")
     groups = f" ({c['clip_group_size']} hard negatives a group)" if c.get('clip_group_size', 1) > 1 else ''
-    stage = lambda s, steps, batch: f"| {s} | {c[steps]:,} | {c[batch]}{groups if s == 'clip' else ''} | {st[s]['seconds'] / 60:.1f} min | {st[s]['first_loss']:.4f} -> {st[s]['last_loss']:.4f} |"
-    table = ['| stage | steps | batch | wall time | loss first -> last |', '|---|---|---|---|---|',
+    stage = lambda s, steps, batch: f"| {s} | {c[steps]:,} | {c[batch]}{groups if s == 'clip' else ''} | {st[s]['seconds'] / 60:.1f} min | {st[s].get('where', 'not recorded')} | {st[s]['first_loss']:.4f} -> {st[s]['last_loss']:.4f} |"
+    table = ['| stage | steps | batch | wall time | trained on | loss first -> last |', '|---|---|---|---|---|---|',
              stage('vae', 'vae_steps', 'vae_batch'), stage('clip', 'clip_steps', 'clip_batch'), stage('unet', 'unet_steps', 'unet_batch')]
     measured = ['Not measured yet: run `python bench/base_models.py --json data/models/base_models.json`.']
     if bench:
