@@ -17,7 +17,7 @@ parser.add_argument('--work', required=True, help='work folder of the run (the s
 parser.add_argument('--out', required=True, help='where the model folders are written')
 parser.add_argument('--clip-seconds', type=float, default=150, help='time budget of the CLIP stage')
 parser.add_argument('--unet-seconds', type=float, default=300, help='time budget of the UNet stage')
-parser.add_argument('--clip-batch', type=int, default=512, help='contrastive batch size')
+parser.add_argument('--clip-batch', type=int, default=PretrainConfig.clip_batch, help='contrastive batch size')
 parser.add_argument('--clip-group-size', type=int, default=1, help='hard negatives a caption group (1: plain batches)')
 parser.add_argument('--clip-lr', type=float, default=PretrainConfig.clip_lr, help='CLIP learning rate')
 parser.add_argument('--unet-batch', type=int, default=256, help='UNet batch size')
