@@ -203,7 +203,7 @@ class PretrainConfig:
     vae_lr: float = 2e-3
     vae_layers_per_block: int = 1  # one ResNet a level: half the cost, enough for shapes world
     clip_steps: int = 800  # 2.4 min on an H200; about 10 h on 2 CPU cores (700 steps of 128 at 1e-3 take 12 min and learn no shape)
-    clip_batch: int = 4096  # large batches are what teach the CLIP shape (table above)
+    clip_batch: int = 4096  # large batches are what teach the CLIP shape (the table in nbs/03_pretrain.ipynb)
     clip_lr: float = 3e-3
     clip_group_size: int = 1  # >1: hard negatives, this many captions a batch takes from each group differing only in object and count words
     unet_steps: int = 3500
