@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 import torch
 from rlhf_t2i.models import build_clip, build_pipeline
-from rlhf_t2i.pretrain import PretrainConfig, _STAGE_FIELDS, corpus_arrays, pretrain, train_clip, train_unet
+from rlhf_t2i.pretrain import PretrainConfig, corpus_arrays, pretrain, train_clip, train_unet
 from rlhf_t2i.shapes import WebCorpus
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,13 +37,13 @@ def seconds_a_step(train, short: int = 10, long: int = 40) -> float:
     return (timed(long) - timed(short)) / (long - short)
 
 base = PretrainConfig()
-images, captions = corpus_arrays(WebCorpus(base.corpus_size, seed=base.corpus_seed))
 reused = json.loads((Path(args.clip_from)/'clip.done.json').read_text()) if args.clip_from else None
 if not reused:
+    images, captions = corpus_arrays(WebCorpus(base.corpus_size, seed=base.corpus_seed))
     clip, processor = build_clip('shapes', seed=1)
     clip.to(args.device)
     clip_step = seconds_a_step(lambda n: train_clip(clip, processor, images, captions, n, args.clip_batch, args.clip_lr))
-    del clip
+    del clip, images, captions
 pipe = build_pipeline('shapes', seed=1)
 unet = pipe.unet.to(args.device)
 latents, states = torch.randn(4096, 4, 8, 8), torch.randn(512, 20, pipe.text_encoder.config.hidden_size)
@@ -57,10 +57,9 @@ print(f'step times: unet {1000 * unet_step:.1f} ms' + ('' if reused else f', cli
 work = Path(args.work); work.mkdir(parents=True, exist_ok=True)
 if reused and not (work/'clip.done.json').exists():
     shutil.copytree(Path(args.clip_from)/'clip', work/'clip'); shutil.copy(Path(args.clip_from)/'clip.done.json', work)
-if not (work/'vae.done.json').exists():  # the shipped VAE, marked finished with the default VAE settings it was trained with
+if not (work/'vae.done.json').exists():  # the shipped VAE with its own record: reused only if its settings are this config's
     shutil.copytree(args.vae, work/'vae', dirs_exist_ok=True)
     shipped = json.loads((Path(args.vae).parent.parent/'pretrain.json').read_text())['stages']['vae']
-    settings = {k: v for k, v in asdict(config).items() if k.startswith(_STAGE_FIELDS['vae'])}
-    (work/'vae.done.json').write_text(json.dumps({**shipped, 'settings': settings}))
+    (work/'vae.done.json').write_text(json.dumps(shipped))
 stages = pretrain(args.out, work, config, device=args.device)
 print(json.dumps(dict(config=asdict(config), stages=stages)), flush=True)
