@@ -173,7 +173,7 @@ def cmd_train_reward(args):
 def cmd_score(args):
     "Score the images of --data with the reward model in --reward; write rewards.jsonl beside them."
     from rlhf_t2i.reward import load_reward, score_folder
-    path = score_folder(load_reward(args.reward, args.backbone, args.device or 'cpu'), args.data, args.batch_size)
+    path = score_folder(load_reward(args.reward, args.backbone, args.device or 'cpu'), args.data, args.batch_size, name=args.name)
     print(f'wrote {path}')
 
 def add_reward_commands(sub):
@@ -195,11 +195,12 @@ def add_reward_commands(sub):
     p.set_defaults(func=cmd_train_reward)
 
     p = sub.add_parser('score', help='score an image folder with a reward model (writes rewards.jsonl beside it)')
-    p.add_argument('--reward', required=True, help='reward model folder (rlhf-t2i train-reward)')
+    p.add_argument('--reward', required=True, help="reward model folder (rlhf-t2i train-reward), or 'oracle' (shapes world's ground truth)")
     p.add_argument('--data', required=True, help='image folder to score (rlhf-t2i generate)')
     p.add_argument('--backbone', default=None, help='CLIP to load instead of the one the reward names (must have the same weights)')
     p.add_argument('--batch-size', type=int, default=256, help='images per CLIP call')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cpu)')
+    p.add_argument('--name', default='rewards.jsonl', help="file to write beside the images; fine-tuning reads it with --rewards-file")
     p.set_defaults(func=cmd_score)
 
 # %% ../nbs/99_cli.ipynb #2c3a9b92
@@ -231,6 +232,7 @@ def add_finetune_command(sub):
     p.add_argument('--pretrain-fraction', dest='pretrain_fraction', type=float, default=None, help='share of each batch from pre-training data (default 0.5)')
     p.add_argument('--beta', type=float, default=None, help='weight of the pre-training loss (default 1)')
     p.add_argument('--weight-by', dest='weight_by', choices=['reward', 'label'], default=None, help='weight labelled images by the reward (default) or the label')
+    p.add_argument('--rewards-file', dest='rewards_file', default=None, help='the scores in each folder to weight by (default rewards.jsonl; see rlhf-t2i score --name)')
     p.add_argument('--filter-threshold', dest='filter_threshold', type=float, default=None, help='filtered variant: keep images with reward above this (default 0.5)')
     p.add_argument('--filter-top', dest='filter_top', type=float, default=None, help='filtered variant: keep this share of images with the highest rewards instead')
     p.add_argument('--learning-rate', dest='learning_rate', type=float, default=None, help='AdamW learning rate (default 1e-4)')

@@ -21,10 +21,10 @@ __all__ = ['VARIANTS', 'model_rows', 'pretrain_rows', 'filtered', 'encode_rows',
            'shapes_pretrain_folder', 'finetune', 'finetune_experiment']
 
 # %% ../nbs/08_finetune.ipynb #4d7e316b
-def _rewards_of(folder) -> dict:
-    "image file path -> reward, from `folder`/rewards.jsonl."
-    path = Path(folder)/'rewards.jsonl'
-    if not path.is_file(): raise FileNotFoundError(f'{folder} has no rewards.jsonl: score it first (rlhf-t2i score --reward R --data {folder})')
+def _rewards_of(folder, name: str = 'rewards.jsonl') -> dict:
+    "image file path -> reward, from `folder`/`name`."
+    path = Path(folder)/name
+    if not path.is_file(): raise FileNotFoundError(f'{folder} has no {name}: score it first (rlhf-t2i score --reward R --data {folder} --name {name})')
     rows = [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
     return {_key(folder, r['file_name']): float(r['reward']) for r in rows}
 
@@ -32,8 +32,8 @@ def _key(folder, file_name) -> str:
     "An image's absolute path: the same for a folder given relatively or absolutely (the label store keeps absolute ones)."
     return str((Path(folder)/file_name).resolve())
 
-def model_rows(labelled=None, db=None, scored=None, weight_by: str = 'reward') -> pd.DataFrame:
-    "D_model: rows (path, prompt, weight, source) of labelled images (reward- or label-weighted) and reward-scored ones."
+def model_rows(labelled=None, db=None, scored=None, weight_by: str = 'reward', rewards_file: str = 'rewards.jsonl') -> pd.DataFrame:
+    "D_model: rows (path, prompt, weight, source) of labelled images (reward- or label-weighted) and reward-scored ones (their `rewards_file`)."
     from rlhf_t2i.reward import labelled_data
     if weight_by not in ('reward', 'label'): raise ValueError(f"weight_by must be 'reward' or 'label', not {weight_by!r}")
     parts = []
@@ -41,15 +41,15 @@ def model_rows(labelled=None, db=None, scored=None, weight_by: str = 'reward') -
         if db is None: raise ValueError('labelled images need the label store they were labelled in (db)')
         lab = labelled_data(db, labelled)
         if weight_by == 'reward':
-            rewards = _rewards_of(labelled)
+            rewards = _rewards_of(labelled, rewards_file)
             paths = [str(Path(p).resolve()) for p in lab.path]
             missing = [p for p in paths if p not in rewards]
-            if missing: raise ValueError(f'{len(missing)} labelled images have no reward in {labelled}/rewards.jsonl, e.g. {missing[0]}: score the folder again')
+            if missing: raise ValueError(f'{len(missing)} labelled images have no reward in {labelled}/{rewards_file}, e.g. {missing[0]}: score the folder again')
             w = [rewards[p] for p in paths]
         else: w = list(lab.label)
         parts.append(pd.DataFrame(dict(path=lab.path, prompt=lab.prompt, weight=w, source='labelled')))
     if scored is not None:
-        r = _rewards_of(scored)
+        r = _rewards_of(scored, rewards_file)
         parts.append(pd.DataFrame(dict(path=list(r), prompt=[m['prompt'] for m in _meta_by_path(scored, r)], weight=list(r.values()), source='scored')))
     if not parts: raise ValueError('no fine-tuning data: give labelled images (with their label store) or reward-scored images')
     rows = pd.concat(parts, ignore_index=True)
@@ -138,6 +138,7 @@ class FinetuneConfig:
     pretrain_fraction: float = 0.5  # share of each batch from D_pre when the variant uses it (the paper: half)
     beta: float = 1.0  # weight of the pre-training loss
     weight_by: str = 'reward'  # 'reward' (the paper) or 'label'
+    rewards_file: str = 'rewards.jsonl'  # the scores in each image folder to weight by (rlhf-t2i score --name writes others, e.g. the oracle's)
     filter_threshold: float = 0.5  # reward above which the filtered baseline keeps an image
     filter_top: float | None = None  # instead, the share of images with the highest rewards it keeps (e.g. 0.25)
     learning_rate: float = 1e-4
@@ -215,7 +216,7 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
     P, rank, B = accelerator.num_processes, accelerator.process_index, c.train_batch_size
 
     # data: D_model (weighted) and D_pre, encoded once by the frozen VAE and text encoder
-    rows = model_rows(labelled if v['labelled'] else None, db, scored if v['scored'] else None, c.weight_by)
+    rows = model_rows(labelled if v['labelled'] else None, db, scored if v['scored'] else None, c.weight_by, c.rewards_file)
     if v['filtered']: rows = filtered(rows, c.filter_threshold, c.filter_top)
     pre_rows = None
     if v['pretrain']:
@@ -337,8 +338,9 @@ def _log_samples(accelerator, pipe, unet, prompts, step):
 def finetune_experiment(work, model='shapes', variants=('full',), train_prompts: int = 600, per_prompt: int = 4,
                         unlabelled_per_prompt: int = 4, labellers: int = 2, flip: float = 0.1, skip: float = 0.05,
                         reward_epochs: int = 100, config: FinetuneConfig = FinetuneConfig(), pretrain_images: int = 4096,
-                        seed: int = 0, progress: bool = True) -> dict:
+                        seed: int = 0, progress: bool = True, oracle_variants=()) -> dict:
     "Labelled and unlabelled samples of `model`, a reward model, and a fine-tuned model per variant, all under `work`."
+    # oracle_variants: variants trained again on the oracle's scores instead of the reward's ('<variant>-oracle'), the method's ceiling
     from dataclasses import replace
     from rlhf_t2i.generate import generate_folder
     from rlhf_t2i.models import load_pipeline
@@ -348,7 +350,7 @@ def finetune_experiment(work, model='shapes', variants=('full',), train_prompts:
     made_with = json.loads(json.dumps(dict(  # as it reads back from experiment.json (tuples become lists)
         model=model, train_prompts=train_prompts, per_prompt=per_prompt, unlabelled_per_prompt=unlabelled_per_prompt, labellers=labellers,
         flip=flip, skip=skip, reward_epochs=reward_epochs, pretrain_images=pretrain_images, seed=seed,
-        config={k: v for k, v in asdict(config).items() if k != 'variant'})))
+        config={k: v for k, v in asdict(config).items() if k not in ('variant', 'rewards_file')})))
     record = work/'experiment.json'
     if record.exists() and (old := json.loads(record.read_text())) != made_with:
         changed = sorted(k for k in made_with if old.get(k) != made_with[k])
@@ -365,13 +367,16 @@ def finetune_experiment(work, model='shapes', variants=('full',), train_prompts:
         generate_folder(pipe, build_prompt_set('shapes', train_prompts, objects='seen', seed=seed), unlabelled, unlabelled_per_prompt,
                         seed=seed + per_prompt, model_id=model, progress=progress)
     reward = load_reward(reward_dir)
+    oracle_file = 'rewards-oracle.jsonl'
     for folder in (labelled, unlabelled):
         if not (folder/'rewards.jsonl').exists(): score_folder(reward, folder, progress=progress)
+        if oracle_variants and not (folder/oracle_file).exists(): score_folder(load_reward('oracle'), folder, progress=progress, name=oracle_file)
     models = {}
-    for v in variants:
-        out = work/f'finetune-{v}'
+    for name, v, rewards_file in [(v, v, 'rewards.jsonl') for v in variants] + [(f'{v}-oracle', v, oracle_file) for v in oracle_variants]:
+        out = work/f'finetune-{name}'
         if not (out/'finetune.json').exists():
-            finetune(model, out, labelled, db, unlabelled, 'shapes', replace(config, variant=v), progress=progress, pretrain_images=pretrain_images)
-        models[v] = out
+            finetune(model, out, labelled, db, unlabelled, 'shapes', replace(config, variant=v, rewards_file=rewards_file), progress=progress,
+                     pretrain_images=pretrain_images)
+        models[name] = out
     return dict(labelled=labelled, db=db, unlabelled=unlabelled, reward=reward_dir, models=models,
                 reward_info=json.loads((reward_dir/REWARD_CONFIG).read_text()))

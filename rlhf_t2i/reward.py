@@ -18,14 +18,14 @@ from tqdm.auto import tqdm
 from .feedback import LabelStore
 from .generate import read_metadata
 from .models import load_clip
-from .prompts import CATEGORIES, perturb, prompt_from_dict
+from .prompts import CATEGORIES, Prompt, parse_prompt, perturb, prompt_from_dict
 
 # %% auto #0
 __all__ = ['REWARD_CONFIG', 'REWARD_WEIGHTS', 'backbone_fingerprint', 'image_embeddings', 'text_embeddings', 'EmbeddingCache',
            'RewardModel', 'reward_loss', 'labelled_data', 'row_prompt', 'RewardConfig', 'split_by_prompt',
            'build_examples', 'train_reward', 'pairwise_accuracy', 'calibration_error', 'scorer_table', 'save_reward',
-           'Reward', 'load_reward', 'reward_scores', 'train_on', 'fit_reward', 'score_folder', 'oracle_truth',
-           'reward_experiment_data', 'clip_score']
+           'Reward', 'OracleReward', 'load_reward', 'reward_scores', 'train_on', 'fit_reward', 'score_folder',
+           'oracle_truth', 'reward_experiment_data', 'clip_score']
 
 # %% ../nbs/07_reward.ipynb #898d8a21
 def backbone_fingerprint(clip) -> str:
@@ -324,8 +324,21 @@ class Reward:
             out.append(self.model(x, z).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
-def load_reward(path, backbone: str | None = None, device='cpu') -> Reward:
-    "The reward model saved in folder `path`, on its own backbone or on `backbone` if that has the same weights."
+class OracleReward:
+    "Shapes world's ground truth as a reward: 1 where the oracle reads an image as aligned with its prompt, else 0."
+    backbone, config = 'oracle', {}
+
+    def score(self, images, prompts, batch_size: int = 256) -> np.ndarray:
+        "The oracle's verdict on each of `images` (PIL images, HxWx3 arrays or file paths) with its shapes prompt (text or `Prompt`)."
+        from rlhf_t2i.shapes import alignment, as_array
+        if len(images) != len(prompts): raise ValueError(f'{len(images)} images but {len(prompts)} prompts')
+        ims = (as_array(_open_image(im) if isinstance(im, (str, Path)) else im) for im in images)
+        ps = (p if isinstance(p, Prompt) else parse_prompt(str(p)) for p in prompts)  # the oracle reads shapes-world prompts only
+        return np.array([float(alignment(im, p)['aligned']) for im, p in zip(ims, ps)], np.float32)
+
+def load_reward(path, backbone: str | None = None, device='cpu') -> Reward | OracleReward:
+    "The reward model saved in folder `path` (on its own backbone or on `backbone` if that has the same weights), or 'oracle'."
+    if str(path) == 'oracle' and not Path(path).exists(): return OracleReward()
     path = Path(path)
     for f in (REWARD_CONFIG, REWARD_WEIGHTS):
         if not (path/f).is_file(): raise FileNotFoundError(f'{path} is not a reward model folder: {f} is missing (train one with rlhf-t2i train-reward)')
@@ -369,8 +382,8 @@ def fit_reward(db, data_dir, out, backbone: str = 'shapes', config: RewardConfig
     hist.to_csv(Path(out)/'history.csv', index=False)
     return info
 
-def score_folder(reward: Reward, data_dir, batch_size: int = 256, progress: bool = True) -> Path:
-    "Score every image of image folder `data_dir` with its prompt; write `rewards.jsonl` beside its metadata."
+def score_folder(reward: Reward | OracleReward, data_dir, batch_size: int = 256, progress: bool = True, name: str = 'rewards.jsonl') -> Path:
+    "Score every image of image folder `data_dir` with its prompt; write file `name` beside its metadata."
     rows = read_metadata(data_dir)
     if not rows: raise FileNotFoundError(f'{data_dir} has no images listed in a metadata.jsonl')
     out, folder = [], Path(data_dir)
@@ -378,7 +391,7 @@ def score_folder(reward: Reward, data_dir, batch_size: int = 256, progress: bool
         batch = rows[i:i + batch_size]
         s = reward.score([folder/r['file_name'] for r in batch], [r['prompt'] for r in batch], batch_size)
         out += [dict(image_id=r['image_id'], file_name=r['file_name'], prompt=r['prompt'], reward=float(v)) for r, v in zip(batch, s)]
-    path, tmp_path = folder/'rewards.jsonl', folder/'rewards.jsonl.tmp'
+    path, tmp_path = folder/name, folder/f'{name}.tmp'
     tmp_path.write_text(''.join(json.dumps(r) + '\n' for r in out)); os.replace(tmp_path, path)
     return path
 

@@ -33,7 +33,7 @@ def test_rlhf_experiments_quick(tmp_path):
     "Table 3, Fig 4 and Fig 6 share one work folder: the stages run once, the three notebooks read them."
     t3 = run_experiment('table3', tmp_path, shared=('rlhf',))
     models = [r['model'] for r in t3['table']]
-    assert models[0] == 'pre-trained' and len(models) == 5
+    assert models[0] == 'pre-trained' and len(models) == 6 and models[-1].endswith('oracle as reward')
     assert all(r['frechet'] >= 0 and 0 <= r['aligned'] <= 1 for r in t3['table'])
     f4 = run_experiment('fig4', tmp_path, shared=('rlhf',))
     assert abs(f4['alignment']['win'] + f4['alignment']['tie'] + f4['alignment']['lose'] - 1) < 1e-9
