@@ -24,6 +24,7 @@ parser.add_argument('--steps', type=int, default=SHAPES_SAMPLER['num_inference_s
 parser.add_argument('--guidance', type=float, default=SHAPES_SAMPLER['guidance_scale'], help='classifier-free guidance scale')
 parser.add_argument('--retrieval', type=int, default=400, help='clean renders for the CLIP retrieval test')
 parser.add_argument('--json', default=None, help='write the numbers here')
+parser.add_argument('--samples', default=None, help='save a grid of the first 32 images here, each titled with its prompt and the oracle\'s verdict')
 parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help='where to generate (the CLIP tests run on the CPU)')
 args = parser.parse_args()
 
@@ -46,6 +47,9 @@ good = lambda rs: np.mean([r['aligned'] for r in rs]) if rs else float('nan')
 by_cat = {c: good([r for r in rows if r['prompt'].category == c]) for c in CATEGORIES}
 by_seen = {k: good([r for r in rows if r['prompt'].seen == (k == 'seen')]) for k in ('seen', 'unseen')}
 attr = {a: np.mean([r[a] for r in rows if r[a] is not None]) for a in ('count', 'object', 'color', 'background')}
+if args.samples:
+    from rlhf_t2i.plots import image_grid
+    image_grid(images[:32], [f"{r['prompt'].text} ({'good' if r['aligned'] else 'bad'})" for r in rows[:32]], path=args.samples)
 
 print(f'{len(rows)} images of {len(prompts)} prompts, DDIM {args.steps} steps, guidance {args.guidance}: {gen_seconds:.0f} s on {args.device}')
 print('\n| measure | value |\n|---|---|')
