@@ -171,7 +171,7 @@ def cmd_train_reward(args):
           f'validation pairwise accuracy {info["val_pairwise_accuracy"]:.3f} on {info["val_pairs"]} pairs; saved to {args.out}')
 
 def cmd_score(args):
-    "Score the images of --data with the reward model in --reward; write rewards.jsonl beside them."
+    "Score the images of --data with the reward model in --reward (or the oracle); write --name (rewards.jsonl) beside them."
     from rlhf_t2i.reward import load_reward, score_folder
     path = score_folder(load_reward(args.reward, args.backbone, args.device or 'cpu'), args.data, args.batch_size, name=args.name)
     print(f'wrote {path}')
