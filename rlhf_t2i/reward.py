@@ -326,8 +326,6 @@ class Reward:
 
 class OracleReward:
     "Shapes world's ground truth as a reward: 1 where the oracle reads an image as aligned with its prompt, else 0."
-    backbone, config = 'oracle', {}
-
     def score(self, images, prompts, batch_size: int = 256) -> np.ndarray:
         "The oracle's verdict on each of `images` (PIL images, HxWx3 arrays or file paths) with its shapes prompt (text or `Prompt`)."
         from rlhf_t2i.shapes import alignment, as_array
