@@ -17,8 +17,8 @@ from .generate import read_metadata
 from .pretrain import encode_text
 
 # %% auto #0
-__all__ = ['VARIANTS', 'model_rows', 'pretrain_rows', 'filtered', 'encode_rows', 'cached_encoding', 'FinetuneConfig',
-           'shapes_pretrain_folder', 'finetune', 'finetune_experiment']
+__all__ = ['VARIANTS', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows', 'cached_encoding',
+           'FinetuneConfig', 'shapes_pretrain_folder', 'finetune', 'finetune_experiment']
 
 # %% ../nbs/08_finetune.ipynb #4d7e316b
 def _rewards_of(folder, name: str = 'rewards.jsonl') -> dict:
@@ -85,6 +85,16 @@ def filtered(rows: pd.DataFrame, threshold: float = 0.5, top: float | None = Non
     else: keep = rows[rows.weight > threshold]
     if keep.empty: raise ValueError(f'no image has a reward above {threshold}: nothing left after filtering (filter_top keeps the best share instead)')
     return keep.assign(weight=1.0).reset_index(drop=True)
+
+# %% ../nbs/08_finetune.ipynb #76f3afbb
+def weight_on_aligned(rows: pd.DataFrame) -> dict:
+    "The oracle-aligned share of D_model `rows` (shapes prompts), the share of the weight they carry, and the weights' AUC."
+    from sklearn.metrics import roc_auc_score
+    from rlhf_t2i.reward import OracleReward
+    aligned = OracleReward().score(list(rows.path), list(rows.prompt)) > 0.5
+    w = rows.weight.to_numpy(float)
+    auc = roc_auc_score(aligned, w) if 0 < aligned.sum() < len(w) else float('nan')  # undefined without both kinds
+    return dict(images=len(rows), aligned=float(aligned.mean()), weight_on_aligned=float(w[aligned].sum() / w.sum()), auc=float(auc))
 
 # %% ../nbs/08_finetune.ipynb #dd240d5d
 def _fingerprint(*modules) -> str:

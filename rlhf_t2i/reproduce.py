@@ -137,6 +137,9 @@ def _summaries(f: Path) -> list:
         out += ['## Table 3: training data', '', '![](table3.png)', '', f"{t3['steps']} fine-tuning steps a variant; {t3['eval_prompts']} evaluation prompts.", '',
                 '| model | Fréchet distance (ours) | mean reward (ours) | oracle aligned | well formed | FID (paper) | reward (paper) |',
                 '|---|---|---|---|---|---|---|', *rows, '']
+        if d := t3.get('d_model'):
+            out += [f"D_model: {d['images']} images of the base model, {_pct(d['aligned'])} aligned by the oracle. The learned reward gives them "
+                    f"{_pct(d['weight_on_aligned'])} of its weight (AUC {d['auc']:.2f}); the oracle as reward gives them all of it.", '']
     if f4 := load('fig4'):
         al, fi, p = f4['alignment'], f4['fidelity'], f4['paper']
         out += ['## Fig 4 and Table 5: fine-tuned vs pre-trained, side by side', '', '![](fig4.png)', '', '![](fig2.png)', '',
