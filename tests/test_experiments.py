@@ -35,6 +35,8 @@ def test_rlhf_experiments_quick(tmp_path):
     models = [r['model'] for r in t3['table']]
     assert models[0] == 'pre-trained' and len(models) == 6 and models[-1].endswith('oracle as reward')
     assert all(r['frechet'] >= 0 and 0 <= r['aligned'] <= 1 for r in t3['table'])
+    d = t3['d_model']  # D_model: 60 prompts x (4 labelled, some skipped, + 4 unlabelled) images, judged by the oracle
+    assert 400 < d['images'] <= 480 and 0 <= d['aligned'] <= 1 and 0 <= d['weight_on_aligned'] <= 1, d
     f4 = run_experiment('fig4', tmp_path, shared=('rlhf',))
     assert abs(f4['alignment']['win'] + f4['alignment']['tie'] + f4['alignment']['lose'] - 1) < 1e-9
     assert f4['prompts'] == 16 and (tmp_path / 'figures' / 'fig2.png').stat().st_size > 10_000
