@@ -138,8 +138,8 @@ def _summaries(f: Path) -> list:
                 '| model | Fréchet distance (ours) | mean reward (ours) | oracle aligned | well formed | FID (paper) | reward (paper) |',
                 '|---|---|---|---|---|---|---|', *rows, '']
         if d := t3.get('d_model'):
-            out += [f"D_model: {d['images']} images of the base model, {_pct(d['aligned'])} aligned by the oracle. The learned reward gives them "
-                    f"{_pct(d['weight_on_aligned'])} of its weight (AUC {d['auc']:.2f}); the oracle as reward gives them all of it.", '']
+            out += [f"D_model: {d['images']} images of the base model, {_pct(d['aligned'])} aligned by the oracle. Weighting by the {t3.get('weight_by', 'reward')} gives them "
+                    f"{_pct(d['weight_on_aligned'])} of the weight (AUC {d['auc']:.2f}); the oracle as reward gives them all of it.", '']
     if f4 := load('fig4'):
         al, fi, p = f4['alignment'], f4['fidelity'], f4['paper']
         out += ['## Fig 4 and Table 5: fine-tuned vs pre-trained, side by side', '', '![](fig4.png)', '', '![](fig2.png)', '',
