@@ -14,12 +14,12 @@ from .prompts import Prompt, SHAPES_VOCAB, get_vocab, number_word, pluralize, ar
 
 # %% auto #0
 __all__ = ['PALETTE', 'COLOR_NAMES', 'COLOR_ARRAY', 'BACKGROUNDS', 'SHAPE_KINDS', 'KIND_NAMES', 'EXTENT', 'SUPERSAMPLE',
-           'MIN_RADIUS', 'MAX_RADIUS', 'GAP', 'FG_THRESHOLD', 'MIN_AREA', 'KIND_REFERENCES', 'REFERENCE_BLUR',
-           'ATTRIBUTES', 'FIDELITY_SCALE', 'FIDELITY_THRESHOLD', 'DEGRADATIONS', 'CAPTION_WORDS', 'background_image',
-           'kind_geometry', 'Obj', 'Scene', 'render', 'to_pil', 'place_objects', 'random_color', 'scene_for_prompt',
-           'random_scene', 'as_array', 'ParsedObject', 'Parse', 'read_background', 'unmix', 'kind_references',
-           'classify_kind', 'nearest_color', 'parse_image', 'alignment', 'fidelity', 'blur', 'noise', 'color_shift',
-           'smear', 'oversaturate', 'CaptionNoise', 'WebCorpus', 'oracle_accuracy']
+           'MIN_RADIUS', 'MAX_RADIUS', 'GAP', 'FG_THRESHOLD', 'MIN_AREA', 'TEMPLATE_BLURS', 'ATTRIBUTES',
+           'FIDELITY_SCALE', 'FIDELITY_THRESHOLD', 'DEGRADATIONS', 'CAPTION_WORDS', 'background_image', 'kind_geometry',
+           'Obj', 'Scene', 'render', 'to_pil', 'place_objects', 'random_color', 'scene_for_prompt', 'random_scene',
+           'as_array', 'ParsedObject', 'Parse', 'read_background', 'unmix', 'kind_template', 'classify_kind',
+           'nearest_color', 'parse_image', 'alignment', 'fidelity', 'blur', 'noise', 'color_shift', 'smear',
+           'oversaturate', 'CaptionNoise', 'WebCorpus', 'oracle_accuracy']
 
 # %% ../nbs/01_shapes.ipynb #6cc6a611
 PALETTE = {  # object colours, RGB in [0, 1]
@@ -265,18 +265,10 @@ def read_background(img: np.ndarray) -> tuple:
     i = int(score.argmin())
     return _BG_NAMES[i], bgs[i]
 
-def _moments(alpha: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple:
-    "Area, centroid and scale-free shape features of a coverage map."
+def _centroid(alpha: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple:
+    "Area and centroid (x, y) of a coverage map at pixel centres (ys, xs)."
     area = alpha.sum()
-    cy, cx = (alpha * ys).sum() / area, (alpha * xs).sum() / area
-    dx, dy = ((xs - cx) / np.sqrt(area)).ravel(), ((ys - cy) / np.sqrt(area)).ravel()
-    a, x2, y2 = alpha.ravel() / area, dx * dx, dy * dy
-    basis = np.stack([x2, y2, dx * dy, x2 * dx, y2 * dy, x2 * dy, dx * y2, x2 * x2, y2 * y2, x2 * y2])
-    r2, inside = x2 + y2, a * area > 0.5
-    centre = r2 < 0.04
-    extra = [np.sqrt(r2[inside].max()) if inside.any() else 0.0,  # how far the shape reaches
-             (a[centre] * area).mean() if centre.any() else 0.0]  # a hole in the middle
-    return area, cx, cy, np.concatenate([basis @ a, extra]).astype(np.float32)
+    return area, (alpha * xs).sum() / area, (alpha * ys).sum() / area
 
 def unmix(pixels: np.ndarray, bg: np.ndarray) -> tuple:
     "Coverage of each pixel and the object's colour, for pixels = bg * (1 - alpha) + colour * alpha."
@@ -314,30 +306,31 @@ def _components(img: np.ndarray, bg: np.ndarray):
     return out
 
 # %% ../nbs/01_shapes.ipynb #e4bc9e78
-KIND_REFERENCES = 150  # reference renders per kind
-REFERENCE_BLUR = 0.6  # pixels: the softened copy of each reference
+TEMPLATE_BLURS = (0.0, 0.6, 1.0)  # pixels: softenings of each template, up to what a person still reads as the shape
 
-@lru_cache(maxsize=8)
-def kind_references(size: int, per_kind: int = KIND_REFERENCES, seed: int = 1234) -> tuple:
-    "Shape features of reference renders of each kind at `size` (crisp and softened), their kinds, and the feature scale."
-    rng, feats, kinds, soft = random.Random(seed), [], [], []
-    for kind in KIND_NAMES:
-        for _ in range(per_kind):
-            (x, y, r), = place_objects(1, rng)
-            s = Scene(rng.choice(_BG_NAMES), (Obj(kind, rng.choice(COLOR_NAMES), x, y, r),))
-            img = render(s, size)
-            for softened, im in ((False, img), (True, ndimage.gaussian_filter(img, (REFERENCE_BLUR, REFERENCE_BLUR, 0)))):
-                comps = _components(im, background_image(s.background, size))
-                if len(comps) != 1: continue
-                feats.append(_moments(*comps[0][:3])[3]); kinds.append(kind); soft.append(softened)
-    feats, soft = np.stack(feats), np.array(soft)
-    scale = feats[~soft].std(0) + 1e-6  # the crisp references' spread: the metric as before soft copies
-    return feats / scale, np.array(kinds), scale
+def kind_template(kind: str, area: float, cx: float, cy: float, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    "Coverage at pixel centres (ys, xs) of a `kind` drawn with coverage `area` and centroid (cx, cy), anti-aliased as `render` does."
+    unit_area, ox, oy = kind_geometry(kind)
+    r = math.sqrt(area / unit_area)
+    sub = (np.arange(SUPERSAMPLE) + 0.5) / SUPERSAMPLE - 0.5
+    X = (xs[:, :, None, None] + sub[None, None, None, :] - (cx - ox * r)) / r
+    Y = (ys[:, :, None, None] + sub[None, None, :, None] - (cy - oy * r)) / r
+    return SHAPE_KINDS[kind](*np.broadcast_arrays(X, Y)).mean((2, 3))
 
-def classify_kind(feats: np.ndarray, size: int) -> str:
-    "The kind whose reference renders are nearest to shape features `feats`."
-    refs, kinds, scale = kind_references(size)
-    return str(kinds[((refs - feats / scale) ** 2).sum(1).argmin()])
+def classify_kind(alpha: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> str:
+    "The kind whose template (same area and centroid, crisp or softened) is nearest to coverage map `alpha`."
+    area, cx, cy = _centroid(alpha, ys, xs)
+    pad = 3  # room for a softened template's tails
+    a = np.pad(alpha, pad)
+    gy, gx = np.mgrid[-pad:alpha.shape[0] + pad, -pad:alpha.shape[1] + pad].astype(np.float32)
+    gy, gx = gy + ys[0, 0], gx + xs[0, 0]
+    best, kind = np.inf, None
+    for k in KIND_NAMES:
+        template = kind_template(k, area, cx, cy, gy, gx)
+        for s in TEMPLATE_BLURS:
+            err = ((a - (ndimage.gaussian_filter(template, s, mode='constant') if s else template)) ** 2).sum()
+            if err < best: best, kind = err, k
+    return kind
 
 # %% ../nbs/01_shapes.ipynb #0bb406cd
 def nearest_color(rgb) -> str:
@@ -351,8 +344,8 @@ def parse_image(image) -> Parse:
     name, bg = read_background(img)
     objects = []
     for alpha, ys, xs, rgb in _components(img, bg):
-        area, cx, cy, feats = _moments(alpha, ys, xs)
-        kind = classify_kind(feats, size)
+        area, cx, cy = _centroid(alpha, ys, xs)
+        kind = classify_kind(alpha, ys, xs)
         unit_area, ox, oy = kind_geometry(kind)
         r = math.sqrt(area / unit_area)
         objects.append(ParsedObject(kind, nearest_color(rgb), float(cx - ox * r) / size, float(cy - oy * r) / size, r / size,
@@ -497,7 +490,6 @@ class WebCorpus:
 def oracle_accuracy(n: int = 1000, size: int = 32, seed: int = 0) -> dict:
     "Fraction of `n` random clean renders on which the oracle recovers each attribute, and its mean time a read."
     hits, seconds = dict.fromkeys(('count', 'color', 'object', 'background'), 0), 0.0
-    kind_references(size)  # built once; not part of a read
     for i in range(n):
         s = random_scene(random.Random(f'oracle/{seed}/{i}'))
         img = render(s, size)
