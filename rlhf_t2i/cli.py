@@ -231,6 +231,8 @@ def add_finetune_command(sub):
     p.add_argument('--train-batch-size', dest='train_batch_size', type=int, default=None, help='examples per process per step (default 64)')
     p.add_argument('--pretrain-fraction', dest='pretrain_fraction', type=float, default=None, help='share of each batch from pre-training data (default 0.5)')
     p.add_argument('--beta', type=float, default=None, help='weight of the pre-training loss (default 1)')
+    p.add_argument('--snr-gamma', dest='snr_gamma', type=float, default=None, help='min-SNR loss weighting with this gamma (default none)')
+    p.add_argument('--caption-dropout', dest='caption_dropout', type=float, default=None, help='share of captions replaced by the empty one (default 0)')
     p.add_argument('--weight-by', dest='weight_by', choices=['reward', 'label'], default=None, help='weight labelled images by the reward (default) or the label')
     p.add_argument('--rewards-file', dest='rewards_file', default=None, help='the scores in each folder to weight by (default rewards.jsonl; see rlhf-t2i score --name)')
     p.add_argument('--filter-threshold', dest='filter_threshold', type=float, default=None, help='filtered variant: keep images with reward above this (default 0.5)')

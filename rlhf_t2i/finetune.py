@@ -147,6 +147,8 @@ class FinetuneConfig:
     train_batch_size: int = 64  # examples a process draws each step (before gradient accumulation)
     pretrain_fraction: float = 0.5  # share of each batch from D_pre when the variant uses it (the paper: half)
     beta: float = 1.0  # weight of the pre-training loss
+    snr_gamma: float | None = None  # min-SNR loss weighting (Hang et al. 2023), as the diffusers scripts' --snr_gamma; the shapes base trained with 5
+    caption_dropout: float = 0.0  # share of captions replaced by the empty one, training the unconditional prediction guidance uses
     weight_by: str = 'reward'  # 'reward' (the paper) or 'label'
     rewards_file: str = 'rewards.jsonl'  # the scores in each image folder to weight by (rlhf-t2i score --name writes others, e.g. the oracle's)
     filter_threshold: float = 0.5  # reward above which the filtered baseline keeps an image
@@ -169,6 +171,7 @@ class FinetuneConfig:
 
     def __post_init__(self):
         if self.variant not in VARIANTS: raise ValueError(f'unknown variant {self.variant!r}; known: {sorted(VARIANTS)}')
+        if not 0 <= self.caption_dropout < 1: raise ValueError(f'caption_dropout must be in [0, 1), not {self.caption_dropout}')
         if not 0 <= self.pretrain_fraction < 1: raise ValueError(f'pretrain_fraction must be in [0, 1), not {self.pretrain_fraction}')
 
 # %% ../nbs/08_finetune.ipynb #c35c3497
@@ -197,14 +200,15 @@ def _denoising_losses(unet, noise_scheduler, latents, states, noise, timesteps) 
     pred = unet(noise_scheduler.add_noise(latents, noise, timesteps), timesteps, states).sample
     return F.mse_loss(pred.float(), noise.float(), reduction='none').mean(dim=(1, 2, 3))
 
-def _draw(g, n_rows: int, per_process: int, processes: int, rank: int, shape, timesteps: int) -> tuple:
-    "Row indices, noise and timesteps of this process's slice of a global batch drawn from generator `g`."
+def _draw(g, n_rows: int, per_process: int, processes: int, rank: int, shape, timesteps: int, p_drop: float = 0.0) -> tuple:
+    "Row indices, noise, timesteps and caption-dropout mask of this process's slice of a global batch drawn from generator `g`."
     total = per_process * processes
     idx = torch.randint(0, n_rows, (total,), generator=g)
     noise = torch.randn((total, *shape), generator=g)
     t = torch.randint(0, timesteps, (total,), generator=g)
+    drop = torch.rand(total, generator=g) < p_drop if p_drop else torch.zeros(total, dtype=torch.bool)
     sl = slice(rank * per_process, (rank + 1) * per_process)
-    return idx[sl], noise[sl], t[sl]
+    return idx[sl], noise[sl], t[sl], drop[sl]
 
 def _checkpoints(out: Path) -> list:
     "Checkpoint folders in `out`, oldest first."
@@ -217,7 +221,7 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
     from accelerate.utils import ProjectConfiguration
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from diffusers.optimization import get_scheduler
-    from diffusers.training_utils import EMAModel
+    from diffusers.training_utils import EMAModel, compute_snr
     from rlhf_t2i.models import load_pipeline
     c, out, v = config, Path(out), VARIANTS[config.variant]
     out.mkdir(parents=True, exist_ok=True)
@@ -279,13 +283,17 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
         for micro in range(c.gradient_accumulation_steps):
             with accelerator.accumulate(unet):
                 g = _step_generator(c.seed, step, micro)
-                idx, noise, t = _draw(g, len(rows), n_model, P, rank, shape, T)
-                lat, states = enc['latents'][idx], enc['text'][enc['text_index'][idx]]
+                idx, noise, t, drop = _draw(g, len(rows), n_model, P, rank, shape, T, c.caption_dropout)
+                lat, states = enc['latents'][idx], enc['text'][enc['text_index'][idx].masked_fill(drop, 0)]  # text index 0: the empty caption
                 if n_pre:  # one forward pass over both parts (DDP expects one forward per backward)
-                    idx_p, noise_p, t_p = _draw(g, len(pre_rows), n_pre, P, rank, shape, T)
-                    lat, states = torch.cat([lat, enc_pre['latents'][idx_p]]), torch.cat([states, enc_pre['text'][enc_pre['text_index'][idx_p]]])
+                    idx_p, noise_p, t_p, drop_p = _draw(g, len(pre_rows), n_pre, P, rank, shape, T, c.caption_dropout)
+                    states_p = enc_pre['text'][enc_pre['text_index'][idx_p].masked_fill(drop_p, 0)]
+                    lat, states = torch.cat([lat, enc_pre['latents'][idx_p]]), torch.cat([states, states_p])
                     noise, t = torch.cat([noise, noise_p]), torch.cat([t, t_p])
                 per = _denoising_losses(unet, noise_scheduler, lat.to(dev), states.to(dev), noise.to(dev), t.to(dev))
+                if c.snr_gamma:
+                    snr = compute_snr(noise_scheduler, t.to(dev))
+                    per = per * torch.clamp(snr, max=c.snr_gamma) / snr
                 loss_model = (weights[idx].to(dev) * per[:n_model]).mean()  # the reward-weighted term
                 loss = loss_model
                 if n_pre:
