@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from safetensors.torch import load_file, save_file
 from .generate import read_metadata
-from .pretrain import encode_text
+from .pretrain import encode_text, min_snr_weights
 
 # %% auto #0
 __all__ = ['VARIANTS', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows', 'cached_encoding',
@@ -221,7 +221,7 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
     from accelerate.utils import ProjectConfiguration
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from diffusers.optimization import get_scheduler
-    from diffusers.training_utils import EMAModel, compute_snr
+    from diffusers.training_utils import EMAModel
     from rlhf_t2i.models import load_pipeline
     c, out, v = config, Path(out), VARIANTS[config.variant]
     out.mkdir(parents=True, exist_ok=True)
@@ -290,10 +290,9 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
                     states_p = enc_pre['text'][enc_pre['text_index'][idx_p].masked_fill(drop_p, 0)]
                     lat, states = torch.cat([lat, enc_pre['latents'][idx_p]]), torch.cat([states, states_p])
                     noise, t = torch.cat([noise, noise_p]), torch.cat([t, t_p])
-                per = _denoising_losses(unet, noise_scheduler, lat.to(dev), states.to(dev), noise.to(dev), t.to(dev))
-                if c.snr_gamma:
-                    snr = compute_snr(noise_scheduler, t.to(dev))
-                    per = per * torch.clamp(snr, max=c.snr_gamma) / snr
+                t = t.to(dev)
+                per = _denoising_losses(unet, noise_scheduler, lat.to(dev), states.to(dev), noise.to(dev), t)
+                if c.snr_gamma: per = per * min_snr_weights(noise_scheduler, t, c.snr_gamma)
                 loss_model = (weights[idx].to(dev) * per[:n_model]).mean()  # the reward-weighted term
                 loss = loss_model
                 if n_pre:

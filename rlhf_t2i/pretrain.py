@@ -21,7 +21,7 @@ from .models import build_clip, build_pipeline, tiny_vae_config, scheduler_confi
 # %% auto #0
 __all__ = ['corpus_arrays', 'to_unit', 'clip_pixels', 'tokenize', 'train_clip', 'hard_negative_words', 'caption_groups',
            'GroupedBatches', 'contrastive_loss', 'train_vae', 'encode_latents', 'set_scaling_factor', 'reconstruct',
-           'encode_text', 'train_unet', 'PretrainConfig', 'pretrain', 'model_cards']
+           'encode_text', 'min_snr_weights', 'train_unet', 'PretrainConfig', 'pretrain', 'model_cards']
 
 # %% ../nbs/03_pretrain.ipynb #ed90064b
 def corpus_arrays(corpus: WebCorpus, n: int | None = None) -> tuple:
@@ -161,6 +161,11 @@ def encode_text(text_encoder, tokenizer, captions, batch_size: int = 512) -> tup
         return text_encoder(**x)[0].float().cpu()
     return torch.cat([states(uniq[i:i + batch_size]) for i in range(0, len(uniq), batch_size)]), torch.tensor([pos[c] for c in captions])
 
+def min_snr_weights(noise_scheduler, timesteps, gamma: float) -> torch.Tensor:
+    "Per-example loss weights min(SNR, gamma) / SNR for epsilon prediction (Hang et al. 2023), as the diffusers scripts' --snr_gamma."
+    snr = compute_snr(noise_scheduler, timesteps)
+    return torch.clamp(snr, max=gamma) / snr
+
 def train_unet(unet: UNet2DConditionModel, latents, text_states, caption_index, steps: int = 6000, batch_size: int = 128,
                lr: float = 1e-3, p_uncond: float = 0.1, snr_gamma: float | None = 5.0, ema_decay: float = 0.999,
                seed: int = 0, log=None) -> tuple:
@@ -181,9 +186,7 @@ def train_unet(unet: UNet2DConditionModel, latents, text_states, caption_index, 
         z0, cond = latents[idx.to(dev)], cond.to(dev)
         pred = unet(noise_sched.add_noise(z0, noise, t), t, text_states[cond]).sample
         per_example = F.mse_loss(pred, noise, reduction='none').mean((1, 2, 3))
-        if snr_gamma:  # min-SNR weighting (Hang et al. 2023) for epsilon prediction
-            snr = compute_snr(noise_sched, t)
-            per_example = per_example * torch.clamp(snr, max=snr_gamma) / snr
+        if snr_gamma: per_example = per_example * min_snr_weights(noise_sched, t, snr_gamma)
         loss = per_example.mean()
         opt.zero_grad(set_to_none=True); loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0); opt.step(); sched.step(); ema.step(unet.parameters())
