@@ -10,7 +10,7 @@ PIP_LOCAL := $(if $(WHEELS),--find-links $(WHEELS),)
 TEST_FLAGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: all venv test test-slow sync-check bench reproduce models clean-runs browser
+.PHONY: all venv test test-slow sync-check bench reproduce limits models clean-runs browser
 all: test
 
 venv: $(VENV)/.installed
@@ -47,6 +47,10 @@ models: venv
 
 reproduce: venv
 	$(BIN)/rlhf-t2i reproduce --profile full
+
+# Controls that locate fine-tuning's limits (figures/limits.*), on make reproduce's work folder (~25 min more on 2 cores).
+limits: venv
+	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml
 
 clean-runs:
 	rm -rf runs

@@ -154,6 +154,13 @@ def _summaries(f: Path) -> list:
         out += ['## Fig 6, Tables 6-7: best-of-n', '', '![](fig6.png)', '', '| comparison | alignment (win / tie / lose) | fidelity | paper |', '|---|---|---|---|',
                 f"| best-of-{f6['n']} vs random {f6['k']} | {row('table6', 'alignment')} | {row('table6', 'fidelity')} | alignment won 46% |",
                 f"| fine-tuned vs best-of-{f6['n']} | {row('table7', 'alignment')} | {row('table7', 'fidelity')} | alignment 20% / - / 10%, fidelity 3% / - / 20% |", '']
+    if lim := load('limits'):  # written by `make limits`, not by reproduce
+        rows = [f"| {r['model']} | {_pct(r['aligned'])} | {' / '.join(_pct(r.get(f'aligned {c}')) for c in ('count', 'color', 'background', 'combination'))} | "
+                f"{_pct(r['aligned_seen'])} / {_pct(r['aligned_unseen'])} | {_pct(r['well_formed'])} |" for r in lim['table']]
+        out += ['## Limits: where fine-tuning\'s alignment goes (`make limits`)', '', '![](limits.png)', '',
+                f"{lim['steps']} fine-tuning steps a run ({lim['long_steps']} for the long one), {lim['eval_prompts']} evaluation prompts; "
+                f"{lim['render_images']} clean renders of the fine-tuning prompts.", '',
+                '| model | aligned | count / colour / background / combination | seen / unseen | well formed |', '|---|---|---|---|---|', *rows, '']
     return out
 
 def figures_readme(figures='figures', profile: str = 'full', seconds: dict | None = None) -> Path:

@@ -37,6 +37,9 @@ def test_rlhf_experiments_quick(tmp_path):
     assert all(r['frechet'] >= 0 and 0 <= r['aligned'] <= 1 for r in t3['table'])
     d = t3['d_model']  # D_model: 60 prompts x (4 labelled, some skipped, + 4 unlabelled) images, judged by the oracle
     assert 400 < d['images'] <= 480 and 0 <= d['aligned'] <= 1 and 0 <= d['weight_on_aligned'] <= 1, d
+    lim = run_experiment('limits', tmp_path, shared=('rlhf',))  # the controls, on the same work folder
+    assert [r['model'] for r in lim['table']][:2] == ['pre-trained', 'oracle weights, no pre-training data'] and len(lim['table']) == 5
+    assert lim['render_images'] == 480 and lim['render_aligned'] == 1.0, lim  # 60 prompts x 8 renders, every one aligned
     f4 = run_experiment('fig4', tmp_path, shared=('rlhf',))
     assert abs(f4['alignment']['win'] + f4['alignment']['tie'] + f4['alignment']['lose'] - 1) < 1e-9
     assert f4['prompts'] == 16 and (tmp_path / 'figures' / 'fig2.png').stat().st_size > 10_000
