@@ -369,9 +369,13 @@ def finetune_experiment(work, model='shapes', variants=('full',), train_prompts:
         flip=flip, skip=skip, reward_epochs=reward_epochs, pretrain_images=pretrain_images, seed=seed,
         config={k: v for k, v in asdict(config).items() if k not in ('variant', 'rewards_file')})))
     record = work/'experiment.json'
-    if record.exists() and (old := json.loads(record.read_text())) != made_with:
-        changed = sorted(k for k in made_with if old.get(k) != made_with[k])
-        raise ValueError(f'{work} holds an experiment made with other parameters ({", ".join(changed)}): use another work folder or delete it')
+    if record.exists():
+        old = json.loads(record.read_text())
+        defaults = json.loads(json.dumps(asdict(FinetuneConfig())))  # a setting added since the record was written counts as its default
+        old['config'] = {**{k: defaults[k] for k in made_with['config']}, **old.get('config', {})}
+        if old != made_with:
+            changed = sorted(k for k in made_with if old.get(k) != made_with[k])
+            raise ValueError(f'{work} holds an experiment made with other parameters ({", ".join(changed)}): use another work folder or delete it')
     work.mkdir(parents=True, exist_ok=True); record.write_text(json.dumps(made_with, indent=1))
     data = reward_experiment_data(work/'feedback', 'generated', model, train_prompts, per_prompt, eval_prompts=30, eval_per_prompt=4,
                                   labellers=labellers, flip=flip, skip=skip, seed=seed, progress=progress)
