@@ -16,9 +16,9 @@ from .prompts import CATEGORIES
 from .reward import oracle_truth
 
 # %% auto #0
-__all__ = ['BALANCED', 'WIN_FRACTION', 'SimulatedRater', 'image_sets', 'eval_prompts', 'draw_sets', 'default_raters',
-           'simulate_votes', 'side_by_side', 'win_rates', 'frechet_distance', 'image_features', 'reference_images',
-           'best_of_n']
+__all__ = ['BALANCED', 'WIN_FRACTION', 'SimulatedRater', 'image_sets', 'alignment_summary', 'eval_prompts', 'draw_sets',
+           'default_raters', 'simulate_votes', 'side_by_side', 'win_rates', 'frechet_distance', 'image_features',
+           'reference_images', 'best_of_n']
 
 # %% ../nbs/09_evaluate.ipynb #1427adaa
 @dataclass(frozen=True)
@@ -54,6 +54,12 @@ def image_sets(*folders) -> pd.DataFrame:
     keys = ['model', 'prompt', 'category', 'seen']
     return (df.groupby(keys, sort=True).agg(images=('path', list), alignment=('truth', 'mean'), fidelity=('fidelity', 'mean'),
                                             well_formed=('well_formed', 'mean')).reset_index())
+
+def alignment_summary(sets: pd.DataFrame) -> dict:
+    "Oracle `aligned` and `well_formed` shares of one model's `image_sets` rows, alignment per category and on seen / unseen prompts."
+    return dict(aligned=sets.alignment.mean(), well_formed=sets.well_formed.mean(),
+                **{f'aligned {c}': sets[sets.category == c].alignment.mean() for c in sorted(sets.category.unique())},
+                aligned_seen=sets[sets.seen].alignment.mean(), aligned_unseen=sets[~sets.seen].alignment.mean())
 
 # %% ../nbs/09_evaluate.ipynb #971e77cd
 BALANCED = {c: 0.25 for c in CATEGORIES}
