@@ -210,6 +210,10 @@ def _draw(g, n_rows: int, per_process: int, processes: int, rank: int, shape, ti
     sl = slice(rank * per_process, (rank + 1) * per_process)
     return idx[sl], noise[sl], t[sl], drop[sl]
 
+def _encoded(enc: dict, idx, drop) -> tuple:
+    "Cached latents and text states of rows `idx`, the empty caption (text index 0) where `drop`."
+    return enc['latents'][idx], enc['text'][enc['text_index'][idx].masked_fill(drop, 0)]
+
 def _checkpoints(out: Path) -> list:
     "Checkpoint folders in `out`, oldest first."
     return sorted(out.glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))
@@ -284,11 +288,11 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
             with accelerator.accumulate(unet):
                 g = _step_generator(c.seed, step, micro)
                 idx, noise, t, drop = _draw(g, len(rows), n_model, P, rank, shape, T, c.caption_dropout)
-                lat, states = enc['latents'][idx], enc['text'][enc['text_index'][idx].masked_fill(drop, 0)]  # text index 0: the empty caption
+                lat, states = _encoded(enc, idx, drop)
                 if n_pre:  # one forward pass over both parts (DDP expects one forward per backward)
                     idx_p, noise_p, t_p, drop_p = _draw(g, len(pre_rows), n_pre, P, rank, shape, T, c.caption_dropout)
-                    states_p = enc_pre['text'][enc_pre['text_index'][idx_p].masked_fill(drop_p, 0)]
-                    lat, states = torch.cat([lat, enc_pre['latents'][idx_p]]), torch.cat([states, states_p])
+                    lat_p, states_p = _encoded(enc_pre, idx_p, drop_p)
+                    lat, states = torch.cat([lat, lat_p]), torch.cat([states, states_p])
                     noise, t = torch.cat([noise, noise_p]), torch.cat([t, t_p])
                 t = t.to(dev)
                 per = _denoising_losses(unet, noise_scheduler, lat.to(dev), states.to(dev), noise.to(dev), t)
