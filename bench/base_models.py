@@ -13,13 +13,13 @@ import torch
 from rlhf_t2i.prompts import CATEGORIES, SHAPES_VOCAB, Prompt, build_prompt_set
 from rlhf_t2i.shapes import FIDELITY_THRESHOLD, alignment, fidelity, parse_image, render, scene_for_prompt
 from rlhf_t2i.models import load_clip, load_pipeline
-from rlhf_t2i.generate import SHAPES_SAMPLER, generate_images
+from rlhf_t2i.generate import SHAPES_SAMPLER, generate_images, image_seed
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('--model', default='shapes', help='pipeline: shapes, a folder or an id')
 parser.add_argument('--clip', default='shapes', help='CLIP: shapes, a folder or an id')
 parser.add_argument('--prompts', type=int, default=250, help='prompts (seen and unseen objects, all four categories)')
-parser.add_argument('--per-prompt', type=int, default=4, help='images per prompt, seeds 0..N-1')
+parser.add_argument('--per-prompt', type=int, default=4, help='images per prompt, image i of a prompt drawn with image_seed(prompt, 0, i)')
 parser.add_argument('--steps', type=int, default=SHAPES_SAMPLER['num_inference_steps'], help='DDIM steps')
 parser.add_argument('--guidance', type=float, default=SHAPES_SAMPLER['guidance_scale'], help='classifier-free guidance scale')
 parser.add_argument('--retrieval', type=int, default=400, help='clean renders for the CLIP retrieval test')
@@ -34,7 +34,7 @@ def pct(x): return f'{100 * x:.1f}%'
 pipe = load_pipeline(args.model, device=args.device)
 pipe.set_progress_bar_config(disable=True)
 prompts = build_prompt_set('shapes', args.prompts, objects='all', seed=0)
-jobs = [(p, s) for p in prompts for s in range(args.per_prompt)]
+jobs = [(p, image_seed(p, 0, i)) for p in prompts for i in range(args.per_prompt)]
 t = time.time()
 images = generate_images(pipe, [p for p, _ in jobs], [s for _, s in jobs], num_inference_steps=args.steps, guidance_scale=args.guidance)
 gen_seconds = time.time() - t

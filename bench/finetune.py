@@ -40,7 +40,7 @@ if args.model == 'sd-like':  # SD v1.5's layout (f8 VAE at 64 px, 768-wide text 
 data = render_folder(build_prompt_set('shapes', args.prompts, seed=0), tmp/'data', per_prompt=4, wrong=2)
 with LabelStore(tmp/'labels.db') as s: simulate_labelling(s, data, [SimulatedLabeller('oracle', flip=0, skip=0)], labellers_per_image=1)
 meta = [json.loads(l) for l in (data/'metadata.jsonl').read_text().splitlines()]
-(data/'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(r['seed'] < 2))) + '\n' for r in meta))
+(data/'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(r['sampler']['shown'] == r['prompt']))) + '\n' for r in meta))
 
 # this trainer: labelled + scored images, no pre-training term (the straightforward loop has none either)
 cfg = FinetuneConfig(variant='labelled+scored', max_train_steps=args.steps, train_batch_size=args.batch_size, checkpointing_steps=0, validation_steps=0,

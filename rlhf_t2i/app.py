@@ -121,14 +121,15 @@ def load_comparison(folders, per_side: int = 4) -> Comparison:
         raise ValueError(f'compare mode needs images of exactly two models (the metadata column `model`); {", ".join(map(str, folders))} '
                          f'hold{"s" if len(folders) == 1 else ""} {len(models)}: {list(models)}')
     by = {}
-    for r in sorted(rows, key=lambda r: (_seed(r['seed']), r['image_id'])):
-        by.setdefault(r['prompt'], {}).setdefault(r['model'], []).append(r)
+    for r in rows: by.setdefault(r['prompt'], {}).setdefault(r['model'], []).append(r)
     sets, files, keys = {}, {}, {}
     for prompt, per_model in by.items():
         sets[prompt] = {}
+        shared = set.intersection(*({_seed(r['seed']) for r in rs} for rs in per_model.values())) if len(per_model) == 2 else set()
         for m, rs in per_model.items():
-            sets[prompt][m] = [r['image_id'] for r in rs[:per_side]]
-            for r in rs[:per_side]:
+            rs = sorted(rs, key=lambda r: (_seed(r['seed']) not in shared, _seed(r['seed']), r['image_id']))[:per_side]
+            sets[prompt][m] = [r['image_id'] for r in rs]
+            for r in rs:
                 keys[m, r['image_id']] = k = _image_key(m, r['image_id'])
                 files[k] = (r['data_dir'], r['file_name'])
     cmp = Comparison(models, sets, files, keys, skipped)

@@ -4,14 +4,15 @@
 
 # %% ../nbs/04_generate.ipynb #1791dd4f
 from __future__ import annotations
-import json, os, re
+import hashlib, json, os, re
 from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 from .prompts import perturb, read_prompts
 
 # %% auto #0
-__all__ = ['SHAPES_SAMPLER', 'generate_images', 'image_id', 'metadata_row', 'read_metadata', 'generate_folder', 'render_folder']
+__all__ = ['SHAPES_SAMPLER', 'generate_images', 'image_seed', 'image_id', 'metadata_row', 'read_metadata', 'generate_folder',
+           'render_folder']
 
 # %% ../nbs/04_generate.ipynb #c98d2e81
 SHAPES_SAMPLER = dict(num_inference_steps=20, guidance_scale=3.5)  # DDIM, 20 steps; guidance 3.5 draws more well-formed images than 5 or 7.5 (bench/base_models.py --guidance)
@@ -30,6 +31,10 @@ def generate_images(pipe, prompts, seeds, batch_size: int = 64, progress: bool =
     return np.concatenate(out).astype(np.float32)
 
 # %% ../nbs/04_generate.ipynb #2fff04d1
+def image_seed(prompt, seed: int, i: int) -> int:
+    "The seed of image `i` of `prompt` in a folder drawn from `seed`: each (prompt, image) its own, so prompts share no initial noise."
+    return int.from_bytes(hashlib.sha256(f'{seed}|{i}|{prompt}'.encode()).digest()[:4], 'big') >> 1
+
 def image_id(prompt, seed: int) -> str:
     "A stable, readable id for the image of `prompt` drawn with `seed`."
     return re.sub(r'[^a-z0-9]+', '-', str(prompt).lower()).strip('-') + f'_s{seed}'
@@ -66,7 +71,7 @@ def generate_folder(pipe, prompts, out, per_prompt: int = 4, seed: int = 0, batc
     rows = read_metadata(out)
     (out/'metadata.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))  # drop a torn line and orphans
     done = {r['image_id'] for r in rows}
-    todo = [(p, s) for p in prompts for s in range(seed, seed + per_prompt) if image_id(p, s) not in done]
+    todo = [(p, s) for p in prompts for s in (image_seed(p, seed, i) for i in range(per_prompt)) if image_id(p, s) not in done]
     sampler = {**SHAPES_SAMPLER, **sampler}
     bar = tqdm(total=len(todo), desc=f'generating into {out}', disable=not progress)
     with open(out/'metadata.jsonl', 'a') as meta:
@@ -89,8 +94,9 @@ def render_folder(prompts, out, per_prompt: int = 4, wrong: int = 0, model_id: s
     out = Path(out); (out/'images').mkdir(parents=True, exist_ok=True)
     rows = []
     for p in prompts:
-        for s in range(seed, seed + per_prompt):
-            shown = p if s < seed + per_prompt - wrong else perturb(p, 1, seed=s)[0]
+        for i in range(per_prompt):
+            s = image_seed(p, seed, i)
+            shown = p if i < per_prompt - wrong else perturb(p, 1, seed=s)[0]
             rows.append(metadata_row(p, s, model_id, {'renderer': 'shapes', 'shown': shown.text}))
             to_pil(render(scene_for_prompt(shown, s))).save(out/rows[-1]['file_name'])
     (out/'metadata.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
