@@ -19,7 +19,8 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('--model', default='shapes', help='pipeline: shapes, a folder or an id')
 parser.add_argument('--clip', default='shapes', help='CLIP: shapes, a folder or an id')
 parser.add_argument('--prompts', type=int, default=250, help='prompts (seen and unseen objects, all four categories)')
-parser.add_argument('--per-prompt', type=int, default=4, help='images per prompt, image i of a prompt drawn with image_seed(prompt, 0, i)')
+parser.add_argument('--per-prompt', type=int, default=4, help='images per prompt')
+parser.add_argument('--seed', type=int, default=0, help='image i of a prompt is drawn with image_seed(prompt, seed, i)')
 parser.add_argument('--steps', type=int, default=SHAPES_SAMPLER['num_inference_steps'], help='DDIM steps')
 parser.add_argument('--guidance', type=float, default=SHAPES_SAMPLER['guidance_scale'], help='classifier-free guidance scale')
 parser.add_argument('--retrieval', type=int, default=400, help='clean renders for the CLIP retrieval test')
@@ -34,7 +35,7 @@ def pct(x): return f'{100 * x:.1f}%'
 pipe = load_pipeline(args.model, device=args.device)
 pipe.set_progress_bar_config(disable=True)
 prompts = build_prompt_set('shapes', args.prompts, objects='all', seed=0)
-jobs = [(p, image_seed(p, 0, i)) for p in prompts for i in range(args.per_prompt)]
+jobs = [(p, image_seed(p, args.seed, i)) for p in prompts for i in range(args.per_prompt)]
 t = time.time()
 images = generate_images(pipe, [p for p, _ in jobs], [s for _, s in jobs], num_inference_steps=args.steps, guidance_scale=args.guidance)
 gen_seconds = time.time() - t
@@ -100,7 +101,7 @@ print(f'\nCLIP pairwise accuracy on {n_pairs} (good, bad) pairs of one prompt: {
 
 if args.json:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(dict(images=len(rows), prompts=len(prompts), sampler=dict(steps=args.steps, guidance=args.guidance),
+    Path(args.json).write_text(json.dumps(dict(images=len(rows), prompts=len(prompts), seed=args.seed, sampler=dict(steps=args.steps, guidance=args.guidance),
         generation_seconds=gen_seconds, well_formed=well_formed, good=good(rows), good_by_category=by_cat, good_by_seen=by_seen,
         attribute_right=attr, clip_retrieval={a: dict(accuracy=x, chance=c) for a, (x, c) in retrieval.items()},
         clip_pairwise=dict(accuracy=pairwise, pairs=n_pairs)), indent=1, default=float))

@@ -344,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--prompts', required=True, help='JSONL prompt file (rlhf-t2i prompts)')
     p.add_argument('--per-prompt', type=int, default=4, help='images per prompt')
     p.add_argument('--out', required=True, help='image folder to write (images/ and metadata.jsonl)')
-    p.add_argument('--seed', type=int, default=0, help='seed of the first image of each prompt (then +1)')
+    p.add_argument('--seed', type=int, default=0, help='base seed: image i of a prompt is drawn with image_seed(prompt, seed, i)')
     p.add_argument('--batch-size', type=int, default=64, help='images per pipeline call')
     p.add_argument('--steps', type=int, default=None, help='sampler steps (default: generate.SHAPES_SAMPLER, 20)')
     p.add_argument('--guidance', type=float, default=None, help='classifier-free guidance scale (default: generate.SHAPES_SAMPLER, 3.5)')

@@ -158,7 +158,7 @@ def _summaries(f: Path) -> list:
         rows = [f"| {r['model']} | {_pct(r['aligned'])} | {' / '.join(_pct(r.get(f'aligned {c}')) for c in ('count', 'color', 'background', 'combination'))} | "
                 f"{_pct(r['aligned_seen'])} / {_pct(r['aligned_unseen'])} | {_pct(r['well_formed'])} |" for r in lim['table']]
         out += ['## Limits: where fine-tuning\'s alignment goes (`make limits`)', '', '![](limits.png)', '',
-                f"{lim['steps']} fine-tuning steps a run ({lim['long_steps']} for the long one), {lim['eval_prompts']} evaluation prompts; "
+                f"{lim['steps']} fine-tuning steps a run ({lim['long_steps']} for the long ones), {lim['eval_prompts']} evaluation prompts at eval seed {lim.get('eval_seed', 1000)}; "
                 f"{lim['render_images']} clean renders of the fine-tuning prompts.", '',
                 '| model | aligned | count / colour / background / combination | seen / unseen | well formed |', '|---|---|---|---|---|', *rows, '']
     return out
