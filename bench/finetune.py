@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from diffusers import DDPMScheduler
 from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling
 from rlhf_t2i.finetune import FinetuneConfig, finetune, model_rows
-from rlhf_t2i.generate import render_folder
+from rlhf_t2i.generate import render_folder, shows_prompt
 from rlhf_t2i.models import build_pipeline, load_pipeline
 from rlhf_t2i.prompts import build_prompt_set
 
@@ -40,7 +40,7 @@ if args.model == 'sd-like':  # SD v1.5's layout (f8 VAE at 64 px, 768-wide text 
 data = render_folder(build_prompt_set('shapes', args.prompts, seed=0), tmp/'data', per_prompt=4, wrong=2)
 with LabelStore(tmp/'labels.db') as s: simulate_labelling(s, data, [SimulatedLabeller('oracle', flip=0, skip=0)], labellers_per_image=1)
 meta = [json.loads(l) for l in (data/'metadata.jsonl').read_text().splitlines()]
-(data/'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(r['sampler']['shown'] == r['prompt']))) + '\n' for r in meta))
+(data/'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(shows_prompt(r)))) + '\n' for r in meta))
 
 # this trainer: labelled + scored images, no pre-training term (the straightforward loop has none either)
 cfg = FinetuneConfig(variant='labelled+scored', max_train_steps=args.steps, train_batch_size=args.batch_size, checkpointing_steps=0, validation_steps=0,

@@ -12,7 +12,7 @@ from .prompts import perturb, read_prompts
 
 # %% auto #0
 __all__ = ['SHAPES_SAMPLER', 'generate_images', 'image_seed', 'image_id', 'metadata_row', 'read_metadata', 'generate_folder',
-           'render_folder']
+           'render_folder', 'shows_prompt']
 
 # %% ../nbs/04_generate.ipynb #c98d2e81
 SHAPES_SAMPLER = dict(num_inference_steps=20, guidance_scale=3.5)  # DDIM, 20 steps; guidance 3.5 draws more well-formed images than 5 or 7.5 (bench/base_models.py --guidance)
@@ -101,3 +101,7 @@ def render_folder(prompts, out, per_prompt: int = 4, wrong: int = 0, model_id: s
             to_pil(render(scene_for_prompt(shown, s))).save(out/rows[-1]['file_name'])
     (out/'metadata.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
     return out
+
+def shows_prompt(row: dict) -> bool:
+    "Whether the image of a `render_folder` metadata row shows its own prompt, not a perturbed one."
+    return row['sampler']['shown'] == row['prompt']

@@ -87,14 +87,14 @@ def test_reward_commands(tmp_path):
 
 def _finetune_fixture(tmp_path):
     "A tiny shapes pipeline, labelled rendered images and rewards from the labels."
-    from rlhf_t2i.generate import render_folder
+    from rlhf_t2i.generate import render_folder, shows_prompt
     from rlhf_t2i.models import build_pipeline
     from rlhf_t2i.prompts import build_prompt_set
     build_pipeline('shapes', seed=0).save_pretrained(tmp_path / 'base')
     data, db = render_folder(build_prompt_set('shapes', 6, seed=4), tmp_path / 'data', per_prompt=4, wrong=2), tmp_path / 'labels.db'
     assert run(CLI, 'label', 'simulate', '--data', data, '--db', db, '--labellers', '1', '--labellers-per-image', '1').returncode == 0
     rows = [json.loads(l) for l in (data / 'metadata.jsonl').read_text().splitlines()]
-    (data / 'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(r['sampler']['shown'] == r['prompt']))) + '\n' for r in rows))
+    (data / 'rewards.jsonl').write_text(''.join(json.dumps(dict(file_name=r['file_name'], prompt=r['prompt'], reward=float(shows_prompt(r)))) + '\n' for r in rows))
     return data, db
 
 def test_finetune_command_two_steps(tmp_path):
