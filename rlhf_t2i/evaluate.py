@@ -16,9 +16,9 @@ from .prompts import CATEGORIES
 from .reward import oracle_truth
 
 # %% auto #0
-__all__ = ['BALANCED', 'WIN_FRACTION', 'SimulatedRater', 'image_sets', 'alignment_summary', 'eval_prompts', 'draw_sets',
-           'default_raters', 'simulate_votes', 'side_by_side', 'win_rates', 'frechet_distance', 'image_features',
-           'reference_images', 'best_of_n']
+__all__ = ['BALANCED', 'WIN_FRACTION', 'SimulatedRater', 'image_sets', 'alignment_summary', 'aligned_difference', 'eval_prompts',
+           'draw_sets', 'default_raters', 'simulate_votes', 'side_by_side', 'win_rates', 'frechet_distance',
+           'image_features', 'reference_images', 'best_of_n']
 
 # %% ../nbs/09_evaluate.ipynb #1427adaa
 @dataclass(frozen=True)
@@ -60,6 +60,17 @@ def alignment_summary(sets: pd.DataFrame) -> dict:
     return dict(aligned=sets.alignment.mean(), well_formed=sets.well_formed.mean(),
                 **{f'aligned {c}': sets[sets.category == c].alignment.mean() for c in sorted(sets.category.unique())},
                 aligned_seen=sets[sets.seen].alignment.mean(), aligned_unseen=sets[~sets.seen].alignment.mean())
+
+# %% ../nbs/09_evaluate.ipynb #3acdeb8c
+def aligned_difference(sets: pd.DataFrame, model: str, baseline: str, n_boot: int = 1000, seed: int = 0) -> dict:
+    "`model` minus `baseline` in oracle `aligned` and `well_formed` shares over the prompts both have, with bootstrap 95% intervals over prompts."
+    by = {m: sets[sets.model == m].set_index('prompt')[['alignment', 'well_formed']] for m in (model, baseline)}
+    shared = by[model].index.intersection(by[baseline].index)
+    if not len(shared): raise ValueError(f'models {model!r} and {baseline!r} share no prompt')
+    diff = (by[model].loc[shared] - by[baseline].loc[shared]).to_numpy(float)  # (prompts, 2)
+    boot = np.random.default_rng(seed).integers(0, len(diff), (n_boot, len(diff)))
+    low, high = np.quantile(diff[boot].mean(1), [0.025, 0.975], axis=0)
+    return {f'{k}{s}': float(v[j]) for j, k in enumerate(('aligned', 'well_formed')) for s, v in (('', diff.mean(0)), ('_low', low), ('_high', high))}
 
 # %% ../nbs/09_evaluate.ipynb #971e77cd
 BALANCED = {c: 0.25 for c in CATEGORIES}

@@ -91,10 +91,10 @@ def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force
     if only is not None and (unknown := set(only) - {s.name for s in steps(profile, runs)}): raise ValueError(f'unknown steps {sorted(unknown)}')
     record = Path(runs)/'reproduce'/profile/'done.json'
     record.parent.mkdir(parents=True, exist_ok=True)
-    done = json.loads(record.read_text()) if record.exists() and not force else {}
+    done = json.loads(record.read_text()) if record.exists() else {}  # kept under force: the times of steps not rerun stay in the README
     t0 = time.time()
     for i, s in enumerate(todo, 1):
-        if s.name in done and all((figures/o).exists() for o in s.outputs):
+        if not force and s.name in done and all((figures/o).exists() for o in s.outputs):
             log(f'[{i}/{len(todo)}] {s.name}: done before ({done[s.name]:.0f} s), skipped'); continue
         log(f'[{i}/{len(todo)}] {s.name}: {s.what} ...')
         start = time.time()
@@ -108,6 +108,11 @@ def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force
 
 # %% ../nbs/11_reproduce.ipynb #e846bbf2
 def _pct(x) -> str: return '-' if x is None else f'{100 * x:.0f}%'
+
+def _vs_base(r: dict) -> str:
+    "A table row's aligned share minus the base's, in points, with its 95% interval (`evaluate.aligned_difference`)."
+    if 'vs base aligned' not in r: return '-'
+    return f"{100 * r['vs base aligned']:+.1f} [{100 * r['vs base aligned_low']:+.1f}, {100 * r['vs base aligned_high']:+.1f}]"
 
 def _summaries(f: Path) -> list:
     "Markdown lines: ours beside the paper's, for each experiment whose JSON is in `f`."
@@ -132,11 +137,11 @@ def _summaries(f: Path) -> list:
                 '', 'Paper: halving the images per prompt hurts.', '']
     if t3 := load('table3'):
         paper = t3['paper']
-        rows = [f"| {r['model']} | {r['frechet']:.4f} | {r['reward']:.3f} | {_pct(r['aligned'])} | {_pct(r['well_formed'])} | "
+        rows = [f"| {r['model']} | {r['frechet']:.4f} | {r['reward']:.3f} | {_pct(r['aligned'])} | {_vs_base(r)} | {_pct(r['well_formed'])} | "
                 f"{paper.get(r['model'], {}).get('fid', '-')} | {paper.get(r['model'], {}).get('reward', '-')} |" for r in t3['table']]
         out += ['## Table 3: training data', '', '![](table3.png)', '', f"{t3['steps']} fine-tuning steps a variant, pre-training loss weight β = {t3.get('beta', 1.0):g}; {t3['eval_prompts']} evaluation prompts.", '',
-                '| model | Fréchet distance (ours) | mean reward (ours) | oracle aligned | well formed | FID (paper) | reward (paper) |',
-                '|---|---|---|---|---|---|---|', *rows, '']
+                '| model | Fréchet distance (ours) | mean reward (ours) | oracle aligned | aligned minus base, points (95% CI) | well formed | FID (paper) | reward (paper) |',
+                '|---|---|---|---|---|---|---|---|', *rows, '']
         if d := t3.get('d_model'):
             out += [f"D_model: {d['images']} images of the base model, {_pct(d['aligned'])} aligned by the oracle. Weighting by the {t3.get('weight_by', 'reward')} gives them "
                     f"{_pct(d['weight_on_aligned'])} of the weight (AUC {d['auc']:.2f}); the oracle as reward gives them all of it.", '']
@@ -155,12 +160,12 @@ def _summaries(f: Path) -> list:
                 f"| best-of-{f6['n']} vs random {f6['k']} | {row('table6', 'alignment')} | {row('table6', 'fidelity')} | alignment won 46% |",
                 f"| fine-tuned vs best-of-{f6['n']} | {row('table7', 'alignment')} | {row('table7', 'fidelity')} | alignment 20% / - / 10%, fidelity 3% / - / 20% |", '']
     if lim := load('limits'):  # written by `make limits`, not by reproduce
-        rows = [f"| {r['model']} | {_pct(r['aligned'])} | {' / '.join(_pct(r.get(f'aligned {c}')) for c in ('count', 'color', 'background', 'combination'))} | "
+        rows = [f"| {r['model']} | {_pct(r['aligned'])} | {_vs_base(r)} | {' / '.join(_pct(r.get(f'aligned {c}')) for c in ('count', 'color', 'background', 'combination'))} | "
                 f"{_pct(r['aligned_seen'])} / {_pct(r['aligned_unseen'])} | {_pct(r['well_formed'])} |" for r in lim['table']]
         out += ['## Limits: where fine-tuning\'s alignment goes (`make limits`)', '', '![](limits.png)', '',
                 f"{lim['steps']} fine-tuning steps a run ({lim['long_steps']} for the long ones), {lim['eval_prompts']} evaluation prompts at eval seed {lim.get('eval_seed', 1000)}; "
                 f"{lim['render_images']} clean renders of the fine-tuning prompts.", '',
-                '| model | aligned | count / colour / background / combination | seen / unseen | well formed |', '|---|---|---|---|---|', *rows, '']
+                '| model | aligned | minus base, points (95% CI) | count / colour / background / combination | seen / unseen | well formed |', '|---|---|---|---|---|---|', *rows, '']
     return out
 
 def figures_readme(figures='figures', profile: str = 'full', seconds: dict | None = None) -> Path:
