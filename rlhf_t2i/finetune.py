@@ -17,8 +17,9 @@ from .generate import read_metadata
 from .pretrain import encode_text, min_snr_weights
 
 # %% auto #0
-__all__ = ['VARIANTS', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows', 'cached_encoding',
-           'FinetuneConfig', 'shapes_pretrain_folder', 'finetune', 'finetune_experiment']
+__all__ = ['VARIANTS', 'ORACLE_REWARDS', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows',
+           'cached_encoding', 'FinetuneConfig', 'shapes_pretrain_folder', 'finetune', 'draw_unlabelled',
+           'finetune_experiment']
 
 # %% ../nbs/08_finetune.ipynb #4d7e316b
 def _rewards_of(folder, name: str = 'rewards.jsonl') -> dict:
@@ -355,6 +356,29 @@ def _log_samples(accelerator, pipe, unet, prompts, step):
     tracker = accelerator.get_tracker('tensorboard', unwrap=True)
     tracker.add_images('samples', images, step, dataformats='NHWC')
 
+# %% ../nbs/08_finetune.ipynb #82595c40
+ORACLE_REWARDS = 'rewards-oracle.jsonl'  # the oracle's scores, beside the reward's rewards.jsonl
+
+def draw_unlabelled(folder, model, reward, train_prompts: int, per_prompt: int, labelled_per_prompt: int, seed: int = 0,
+                    oracle: bool = False, start_from=None, progress: bool = True) -> Path:
+    "`per_prompt` images of each of the `train_prompts` seen-object prompts drawn by `model` into `folder` and scored by `reward`."
+    # labelled_per_prompt: the labelled images drew image seeds seed..; these start after them, as the paper's 16K unlabelled images
+    from rlhf_t2i.generate import generate_folder
+    from rlhf_t2i.models import load_pipeline
+    from rlhf_t2i.prompts import build_prompt_set
+    from rlhf_t2i.reward import load_reward, score_folder
+    folder = Path(folder)
+    if len(read_metadata(folder)) < train_prompts * per_prompt:  # a rerun need not load the pipeline
+        if start_from is not None and not folder.exists():
+            shutil.copytree(start_from, folder, ignore=shutil.ignore_patterns('rewards*.jsonl'))
+        pipe = load_pipeline(model); pipe.set_progress_bar_config(disable=True)
+        generate_folder(pipe, build_prompt_set('shapes', train_prompts, objects='seen', seed=seed), folder, per_prompt,
+                        seed=seed + labelled_per_prompt, model_id=str(model), progress=progress)
+    for name, scorer in [('rewards.jsonl', reward)] + [(ORACLE_REWARDS, 'oracle')] * oracle:
+        if not (folder/name).exists():
+            score_folder(load_reward(scorer) if isinstance(scorer, (str, Path)) else scorer, folder, progress=progress, name=name)
+    return folder
+
 # %% ../nbs/08_finetune.ipynb #4c2442bd
 def finetune_experiment(work, model='shapes', variants=('full',), train_prompts: int = 600, per_prompt: int = 4,
                         unlabelled_per_prompt: int = 4, labellers: int = 2, flip: float = 0.1, skip: float = 0.05,
@@ -363,9 +387,6 @@ def finetune_experiment(work, model='shapes', variants=('full',), train_prompts:
     "Labelled and unlabelled samples of `model`, a reward model, and a fine-tuned model per variant, all under `work`."
     # oracle_variants: variants trained again on the oracle's scores instead of the reward's ('<variant>-oracle'), the method's ceiling
     from dataclasses import replace
-    from rlhf_t2i.generate import generate_folder
-    from rlhf_t2i.models import load_pipeline
-    from rlhf_t2i.prompts import build_prompt_set
     from rlhf_t2i.reward import REWARD_CONFIG, RewardConfig, fit_reward, load_reward, reward_experiment_data, score_folder
     work, model = Path(work), str(model)
     made_with = json.loads(json.dumps(dict(  # as it reads back from experiment.json (tuples become lists)
@@ -386,18 +407,13 @@ def finetune_experiment(work, model='shapes', variants=('full',), train_prompts:
     labelled, db, reward_dir = data['train_dir'], data['db'], work/'reward'
     if not (reward_dir/REWARD_CONFIG).exists():
         fit_reward(db, labelled, reward_dir, config=RewardConfig(max_epochs=reward_epochs, seed=seed), progress=progress)
-    unlabelled = work/'unlabelled'  # other seeds of the same prompts, as the paper's 16K unlabelled images
-    if len(read_metadata(unlabelled)) < train_prompts * unlabelled_per_prompt:  # a rerun need not load the pipeline
-        pipe = load_pipeline(model); pipe.set_progress_bar_config(disable=True)
-        generate_folder(pipe, build_prompt_set('shapes', train_prompts, objects='seen', seed=seed), unlabelled, unlabelled_per_prompt,
-                        seed=seed + per_prompt, model_id=model, progress=progress)
     reward = load_reward(reward_dir)
-    oracle_file = 'rewards-oracle.jsonl'
-    for folder in (labelled, unlabelled):
-        if not (folder/'rewards.jsonl').exists(): score_folder(reward, folder, progress=progress)
-        if oracle_variants and not (folder/oracle_file).exists(): score_folder(load_reward('oracle'), folder, progress=progress, name=oracle_file)
+    unlabelled = draw_unlabelled(work/'unlabelled', model, reward, train_prompts, unlabelled_per_prompt, per_prompt, seed,
+                                 oracle=bool(oracle_variants), progress=progress)
+    if not (labelled/'rewards.jsonl').exists(): score_folder(reward, labelled, progress=progress)
+    if oracle_variants and not (labelled/ORACLE_REWARDS).exists(): score_folder(load_reward('oracle'), labelled, progress=progress, name=ORACLE_REWARDS)
     models = {}
-    for name, v, rewards_file in [(v, v, 'rewards.jsonl') for v in variants] + [(f'{v}-oracle', v, oracle_file) for v in oracle_variants]:
+    for name, v, rewards_file in [(v, v, 'rewards.jsonl') for v in variants] + [(f'{v}-oracle', v, ORACLE_REWARDS) for v in oracle_variants]:
         out = work/f'finetune-{name}'
         if not (out/'finetune.json').exists():
             finetune(model, out, labelled, db, unlabelled, 'shapes', replace(config, variant=v, rewards_file=rewards_file), progress=progress,
