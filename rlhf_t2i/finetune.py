@@ -148,6 +148,7 @@ class FinetuneConfig:
     train_batch_size: int = 64  # examples a process draws each step (before gradient accumulation)
     pretrain_fraction: float = 0.5  # share of each batch from D_pre when the variant uses it (the paper: half)
     beta: float = 1.0  # weight of the pre-training loss
+    normalize_weights: bool = False  # divide D_model's weights by their mean, so the reward's mean does not set its term's balance with beta (the paper: off)
     snr_gamma: float | None = None  # min-SNR loss weighting (Hang et al. 2023), as the diffusers scripts' --snr_gamma; the shapes base trained with 5
     caption_dropout: float = 0.0  # share of captions replaced by the empty one, training the unconditional prediction guidance uses
     weight_by: str = 'reward'  # 'reward' (the paper) or 'label'
@@ -249,6 +250,7 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
         enc = cached_encoding(pipe, rows, out/'cache', progress)
         enc_pre = cached_encoding(pipe, pre_rows, out/'cache', progress) if pre_rows is not None else None
     weights = torch.tensor(rows.weight.values, dtype=torch.float32)
+    if c.normalize_weights: weights = weights / weights.mean()
     n_pre = round(c.pretrain_fraction * B) if enc_pre is not None else 0
     n_model = B - n_pre
     if n_model < 1: raise ValueError(f'a batch of {B} with pretrain_fraction {c.pretrain_fraction} leaves no room for D_model')
@@ -365,14 +367,13 @@ def draw_unlabelled(folder, model, reward, train_prompts: int, per_prompt: int, 
     # labelled_per_prompt: the labelled images drew image seeds seed..; these start after them, as the paper's 16K unlabelled images
     from rlhf_t2i.generate import generate_folder
     from rlhf_t2i.models import load_pipeline
-    from rlhf_t2i.prompts import build_prompt_set
-    from rlhf_t2i.reward import load_reward, score_folder
+    from rlhf_t2i.reward import load_reward, score_folder, training_prompts
     folder = Path(folder)
     if len(read_metadata(folder)) < train_prompts * per_prompt:  # a rerun need not load the pipeline
         if start_from is not None and not folder.exists():
             shutil.copytree(start_from, folder, ignore=shutil.ignore_patterns('rewards*.jsonl'))
         pipe = load_pipeline(model); pipe.set_progress_bar_config(disable=True)
-        generate_folder(pipe, build_prompt_set('shapes', train_prompts, objects='seen', seed=seed), folder, per_prompt,
+        generate_folder(pipe, training_prompts(train_prompts, seed), folder, per_prompt,
                         seed=seed + labelled_per_prompt, model_id=str(model), progress=progress)
     for name, scorer in [('rewards.jsonl', reward)] + [(ORACLE_REWARDS, 'oracle')] * oracle:
         if not (folder/name).exists():

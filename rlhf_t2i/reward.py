@@ -25,7 +25,7 @@ __all__ = ['REWARD_CONFIG', 'REWARD_WEIGHTS', 'backbone_fingerprint', 'image_emb
            'RewardModel', 'reward_loss', 'labelled_data', 'row_prompt', 'RewardConfig', 'split_by_prompt',
            'build_examples', 'train_reward', 'pairwise_accuracy', 'calibration_error', 'scorer_table', 'save_reward',
            'Reward', 'OracleReward', 'load_reward', 'reward_scores', 'train_on', 'fit_reward', 'score_folder',
-           'oracle_truth', 'reward_experiment_data', 'clip_score']
+           'oracle_truth', 'training_prompts', 'reward_experiment_data', 'clip_score']
 
 # %% ../nbs/07_reward.ipynb #898d8a21
 def backbone_fingerprint(clip) -> str:
@@ -408,6 +408,11 @@ def oracle_truth(data_dir) -> pd.DataFrame:
         out.append(dict(r, path=str(path), truth=float(checks.pop('aligned')), fidelity=fidelity(im, parse), **{f'{k}_right': v for k, v in checks.items()}))
     return pd.DataFrame(out)
 
+def training_prompts(n: int = 600, seed: int = 0) -> list:
+    "The `n` seen-object prompts whose images are labelled and fine-tuned on (D_model's prompts)."
+    from rlhf_t2i.prompts import build_prompt_set
+    return build_prompt_set('shapes', n, objects='seen', seed=seed)
+
 def reward_experiment_data(work, source: str = 'generated', model: str = 'shapes', train_prompts: int = 600, per_prompt: int = 4,
                            eval_prompts: int = 60, eval_per_prompt: int = 8, labellers: int = 2, flip: float = 0.1,
                            skip: float = 0.05, seed: int = 0, progress: bool = True) -> dict:
@@ -417,7 +422,7 @@ def reward_experiment_data(work, source: str = 'generated', model: str = 'shapes
     from rlhf_t2i.prompts import build_prompt_set
     if source not in ('generated', 'rendered'): raise ValueError(f"source must be 'generated' or 'rendered', not {source!r}")
     work = Path(work); work.mkdir(parents=True, exist_ok=True)
-    train = build_prompt_set('shapes', train_prompts, objects='seen', seed=seed)
+    train = training_prompts(train_prompts, seed)
     taken = {p.text for p in train}
     seen_eval = [p for p in build_prompt_set('shapes', min(train_prompts + 4 * eval_prompts, 2400), objects='seen', seed=seed + 1)
                  if p.text not in taken][:eval_prompts]

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 import numpy as np
 from rlhf_t2i.evaluate import aligned_difference, draw_sets, image_sets
-from rlhf_t2i.prompts import build_prompt_set
+from rlhf_t2i.reward import training_prompts
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('--work', default='runs/experiments/full/rlhf', help="finetune_experiment's work folder (params/rlhf/full.yaml)")
@@ -23,10 +23,11 @@ W = Path(args.work)
 candidates = {'full method, oracle weights (Table 3)': W/'finetune-full-oracle', 'full method, learned reward (Table 3)': W/'finetune-full',
               'oracle weights, no pre-training data': W/'finetune-labelled+scored-oracle',
               'full method, oracle weights, 9000 steps': W/'limits'/'full-method-oracle-weights-9000-steps',
+              'full method, learned reward, 9000 steps': W/'limits'/'full-method-learned-reward-9000-steps',
               'D_model of 16 images a prompt, oracle weights, 2000 steps': W/'limits'/'D_model-of-16-images-a-prompt-oracle-weights-2000-steps',
               'clean renders, 2000 steps': W/'limits'/'clean-renders-2000-steps'}
 models = {'pre-trained': 'shapes', **{k: v for k, v in candidates.items() if (v/'model_index.json').exists()}}
-train = build_prompt_set('shapes', args.train_prompts, objects='seen', seed=0)  # finetune_experiment's prompts (its seed 0)
+train = training_prompts(args.train_prompts, seed=0)  # finetune_experiment's seed 0
 pick = np.random.default_rng(0).choice(len(train), min(args.prompts, len(train)), replace=False)
 sets = image_sets(*draw_sets(models, [train[i] for i in sorted(pick)], args.out, args.per_prompt, seed=args.seed, progress=False).values())
 base = sets[sets.model == 'pre-trained']
@@ -36,3 +37,9 @@ for m in list(models)[1:]:
     d = aligned_difference(sets, m, 'pre-trained')
     print(f"| {m} | {sets[sets.model == m].alignment.mean():.1%} | {100 * d['aligned']:+.1f} [{100 * d['aligned_low']:+.1f}, "
           f"{100 * d['aligned_high']:+.1f}] | {100 * d['well_formed']:+.1f} |")
+
+# the fine-tuning prompts are mostly combinations (few single-attribute prompts exist), where fidelity falls most
+wf = sets.pivot_table(index='model', columns='category', values='well_formed', aggfunc='mean').loc[list(models)]
+n = base.category.value_counts()
+print('\n| model | ' + ' | '.join(f'well formed: {c} ({n.get(c, 0)} prompts)' for c in wf.columns) + ' |\n|---' * (len(wf.columns) + 1) + '|')
+for m, r in wf.iterrows(): print(f'| {m} | ' + ' | '.join(f'{v:.1%}' for v in r) + ' |')
