@@ -233,6 +233,8 @@ def add_finetune_command(sub):
     p.add_argument('--beta', type=float, default=None, help='weight of the pre-training loss (default 1)')
     p.add_argument('--normalize-weights', dest='normalize_weights', action='store_true', default=None,
                    help="divide D_model's weights by their mean, so a sparse reward does not leave the pre-training term to dominate")
+    p.add_argument('--sample-by-weight', dest='sample_by_weight', action='store_true', default=None,
+                   help='draw D_model rows in proportion to their weights (each then weighted by the mean): the same objective, no rows spent on weight 0')
     p.add_argument('--snr-gamma', dest='snr_gamma', type=float, default=None, help='min-SNR loss weighting with this gamma (default none)')
     p.add_argument('--caption-dropout', dest='caption_dropout', type=float, default=None, help='share of captions replaced by the empty one (default 0)')
     p.add_argument('--weight-by', dest='weight_by', choices=['reward', 'label'], default=None, help='weight labelled images by the reward (default) or the label')

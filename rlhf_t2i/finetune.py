@@ -149,6 +149,7 @@ class FinetuneConfig:
     pretrain_fraction: float = 0.5  # share of each batch from D_pre when the variant uses it (the paper: half)
     beta: float = 1.0  # weight of the pre-training loss
     normalize_weights: bool = False  # divide D_model's weights by their mean, so the reward's mean does not set its term's balance with beta (the paper: off)
+    sample_by_weight: bool = False  # draw D_model rows in proportion to their weights, each then weighted by the mean weight: the same objective, no rows spent on weight 0
     snr_gamma: float | None = None  # min-SNR loss weighting (Hang et al. 2023), as the diffusers scripts' --snr_gamma; the shapes base trained with 5
     caption_dropout: float = 0.0  # share of captions replaced by the empty one, training the unconditional prediction guidance uses
     weight_by: str = 'reward'  # 'reward' (the paper) or 'label'
@@ -202,10 +203,10 @@ def _denoising_losses(unet, noise_scheduler, latents, states, noise, timesteps) 
     pred = unet(noise_scheduler.add_noise(latents, noise, timesteps), timesteps, states).sample
     return F.mse_loss(pred.float(), noise.float(), reduction='none').mean(dim=(1, 2, 3))
 
-def _draw(g, n_rows: int, per_process: int, processes: int, rank: int, shape, timesteps: int, p_drop: float = 0.0) -> tuple:
-    "Row indices, noise, timesteps and caption-dropout mask of this process's slice of a global batch drawn from generator `g`."
+def _draw(g, n_rows: int, per_process: int, processes: int, rank: int, shape, timesteps: int, p_drop: float = 0.0, p=None) -> tuple:
+    "Row indices (uniform, or by probabilities `p`), noise, timesteps and caption-dropout mask of this process's slice of a global batch drawn from generator `g`."
     total = per_process * processes
-    idx = torch.randint(0, n_rows, (total,), generator=g)
+    idx = torch.randint(0, n_rows, (total,), generator=g) if p is None else torch.multinomial(p, total, replacement=True, generator=g)
     noise = torch.randn((total, *shape), generator=g)
     t = torch.randint(0, timesteps, (total,), generator=g)
     drop = torch.rand(total, generator=g) < p_drop if p_drop else torch.zeros(total, dtype=torch.bool)
@@ -251,6 +252,8 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
         enc_pre = cached_encoding(pipe, pre_rows, out/'cache', progress) if pre_rows is not None else None
     weights = torch.tensor(rows.weight.values, dtype=torch.float32)
     if c.normalize_weights: weights = weights / weights.mean()
+    draw_p = None
+    if c.sample_by_weight: draw_p, weights = weights / weights.sum(), torch.full_like(weights, weights.mean().item())
     n_pre = round(c.pretrain_fraction * B) if enc_pre is not None else 0
     n_model = B - n_pre
     if n_model < 1: raise ValueError(f'a batch of {B} with pretrain_fraction {c.pretrain_fraction} leaves no room for D_model')
@@ -290,7 +293,7 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
         for micro in range(c.gradient_accumulation_steps):
             with accelerator.accumulate(unet):
                 g = _step_generator(c.seed, step, micro)
-                idx, noise, t, drop = _draw(g, len(rows), n_model, P, rank, shape, T, c.caption_dropout)
+                idx, noise, t, drop = _draw(g, len(rows), n_model, P, rank, shape, T, c.caption_dropout, draw_p)
                 lat, states = _encoded(enc, idx, drop)
                 if n_pre:  # one forward pass over both parts (DDP expects one forward per backward)
                     idx_p, noise_p, t_p, drop_p = _draw(g, len(pre_rows), n_pre, P, rank, shape, T, c.caption_dropout)
