@@ -53,5 +53,5 @@ print(f'{len(labelled)} labelled images (people agree with the oracle: labels AU
       f'scored: {len(test)} unlabelled images of the same prompts, {truth.mean():.1%} aligned by the oracle')
 print('\n| scorer | AUC against the oracle | weight on aligned images |\n|---|---|---|')
 for name, s in scores.items():
-    w = s - min(s.min(), 0)  # weights must be non-negative; CLIP's cosine can dip below 0
+    w = np.clip(s, 0, None)  # as fine-tuning weights them: a negative score counts 0
     print(f'| {name} | {roc_auc_score(truth, s):.3f} | {w[truth].sum() / w.sum():.1%} |')
