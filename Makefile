@@ -48,7 +48,7 @@ models: venv
 reproduce: venv
 	$(BIN)/rlhf-t2i reproduce --profile full
 
-# Controls that locate fine-tuning's limits (figures/limits.*), on make reproduce's work folder (about 4 h more on 2 cores),
+# Controls that locate fine-tuning's limits (figures/limits.*), on make reproduce's work folder (about 4 h 30 min more on 2 cores),
 # then the same models on a second seed set of evaluation images (runs/experiments/limits-seed2000, a few minutes).
 limits: venv
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml

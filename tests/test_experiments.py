@@ -40,7 +40,7 @@ def test_rlhf_experiments_quick(tmp_path):
     assert 400 < d['images'] <= 480 and 0 <= d['aligned'] <= 1 and 0 <= d['weight_on_aligned'] <= 1, d
     lim = run_experiment('limits', tmp_path, shared=('rlhf',))  # the controls, on the same work folder
     rows = {r['model']: r for r in lim['table']}
-    assert list(rows)[:2] == ['pre-trained', 'oracle weights, no pre-training data'] and len(rows) == 19, list(rows)
+    assert list(rows)[:2] == ['pre-trained', 'oracle weights, no pre-training data'] and len(rows) == 20, list(rows)
     assert [m for m in rows if m.startswith('D_model of 10 images a prompt')] == list(rows)[-2:]  # 4 labelled + 4 + 2 unlabelled
     assert {'full method, oracle weights, 24 steps', 'full method, learned reward, 24 steps'} <= set(rows) and lim['paper_steps'] == 24  # params/limits/quick.yaml
     assert rows['pre-trained']['vs base aligned'] == 0 and all(r['vs base aligned_low'] <= r['vs base aligned'] <= r['vs base aligned_high'] for r in rows.values())
