@@ -39,7 +39,7 @@ bench: venv
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 # The shapes base models in data/models/ (VAE and UNet 82 min on 2 CPU cores, plus the CLIP stage: 2.4 min on an H200,
-# ~10 h on 2 CPU cores; trains on CUDA when present; resumes from runs/pretrain).
+# about 2 h 40 min on 2 CPU cores (bench/pretrain.py); trains on CUDA when present; resumes from runs/pretrain).
 models: venv
 	$(BIN)/rlhf-t2i pretrain --out data/models --work runs/pretrain
 	$(BIN)/python bench/base_models.py --json data/models/base_models.json --samples figures/base_samples.png

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from rlhf_t2i.prompts import CATEGORIES, SHAPES_VOCAB, Prompt, build_prompt_set
 from rlhf_t2i.shapes import FIDELITY_THRESHOLD, alignment, fidelity, parse_image, render, scene_for_prompt
-from rlhf_t2i.models import load_clip, load_pipeline
+from rlhf_t2i.models import clip_features, load_clip, load_pipeline
 from rlhf_t2i.generate import SHAPES_SAMPLER, generate_images, image_seed
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,8 +69,8 @@ def clip_scores(images, texts):
     from PIL import Image
     pil = [Image.fromarray((np.clip(im, 0, 1) * 255).astype(np.uint8)) for im in images]
     x = processor(images=pil, text=list(texts), return_tensors='pt', padding='max_length', max_length=processor.tokenizer.model_max_length, truncation=True)
-    i = clip.get_image_features(pixel_values=x['pixel_values']); tx = clip.get_text_features(input_ids=x['input_ids'], attention_mask=x['attention_mask'])
-    i, tx = (getattr(o, 'pooler_output', o) for o in (i, tx))
+    i = clip_features(clip.get_image_features(pixel_values=x['pixel_values']))
+    tx = clip_features(clip.get_text_features(input_ids=x['input_ids'], attention_mask=x['attention_mask']))
     return (torch.nn.functional.normalize(i, dim=-1) @ torch.nn.functional.normalize(tx, dim=-1).T).numpy()
 
 rng, v = random.Random(0), SHAPES_VOCAB

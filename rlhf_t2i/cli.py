@@ -155,7 +155,8 @@ def cmd_pretrain(args):
     "Train the shapes CLIP, VAE and UNet on the web corpus (resumable) and save them under --out."
     from rlhf_t2i.pretrain import pretrain, PretrainConfig
     given = dict(corpus_size=args.corpus_size, vae_steps=args.vae_steps, clip_steps=args.clip_steps, clip_batch=args.clip_batch,
-                 clip_lr=args.clip_lr, clip_group_size=args.clip_group_size, unet_steps=args.unet_steps, unet_batch=args.unet_batch, seed=args.seed)
+                 clip_lr=args.clip_lr, clip_group_size=args.clip_group_size, clip_chunk=args.clip_chunk, unet_steps=args.unet_steps,
+                 unet_batch=args.unet_batch, mixed_precision=args.mixed_precision, seed=args.seed)
     stages = pretrain(args.out, args.work, PretrainConfig(**{k: v for k, v in given.items() if v is not None}), device=args.device)
     print('\n'.join(f'{k}: {v["seconds"]:.0f} s, loss {v["first_loss"]:.4f} -> {v["last_loss"]:.4f}' for k, v in stages.items()))
 
@@ -370,8 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--clip-batch', type=int, default=None, help='CLIP contrastive batch size (default: PretrainConfig\'s)')
     p.add_argument('--clip-lr', type=float, default=None, help='CLIP peak learning rate (default: PretrainConfig\'s)')
     p.add_argument('--clip-group-size', type=int, default=None, help='CLIP hard negatives: captions a batch takes from each group that differs only in object and count words; 1 = plain random batches')
+    p.add_argument('--clip-chunk', type=int, default=None, help='CLIP pairs a forward/backward pass takes at once; the gradient is still the whole batch\'s; 0: all at once (default: 512)')
     p.add_argument('--unet-steps', type=int, default=None, help='UNet training steps (default: PretrainConfig\'s)')
     p.add_argument('--unet-batch', type=int, default=None, help='UNet batch size (default: PretrainConfig\'s)')
+    p.add_argument('--mixed-precision', dest='mixed_precision', choices=['no', 'bf16'], default=None, help='bf16: the VAE and CLIP stages in bfloat16 autocast, faster on GPUs and CPUs with AMX (default: no)')
     p.add_argument('--seed', type=int, default=None, help='seed of the weights and the batches (default: 0)')
     p.add_argument('--device', default=None, help="where to train: 'cpu', 'cuda', ... (default: CUDA if present, else the CPU)")
     p.set_defaults(func=cmd_pretrain)

@@ -22,8 +22,8 @@ from .prompts import PAPER_VOCAB, SHAPES_VOCAB
 # %% auto #0
 __all__ = ['BOS', 'EOS', 'EXTRA_WORDS', 'KINDS', 'MAX_TOKENS', 'SHAPES_FOLDERS', 'REBUILD_SHAPES', 'build_tokenizer',
            'default_words', 'default_tokenizer', 'tiny_clip_config', 'tiny_vae_config', 'tiny_unet_config',
-           'scheduler_config', 'count_params', 'build_clip', 'build_pipeline', 'models_dir', 'check_pipeline_folder',
-           'check_clip_folder', 'load_pipeline', 'load_clip']
+           'scheduler_config', 'count_params', 'build_clip', 'build_pipeline', 'clip_features', 'models_dir',
+           'check_pipeline_folder', 'check_clip_folder', 'load_pipeline', 'load_clip']
 
 # %% ../nbs/02_models.ipynb #5565b0dc
 BOS, EOS = '<|startoftext|>', '<|endoftext|>'
@@ -208,6 +208,11 @@ def build_pipeline(
     return StableDiffusionPipeline(vae=vae.eval(), text_encoder=text_encoder, tokenizer=tok, unet=unet.eval(),
                                    scheduler=DDIMScheduler(**scheduler_config(kind)), safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)
+
+# %% ../nbs/02_models.ipynb #d48301b6
+def clip_features(out) -> torch.Tensor:
+    "The projected embedding of a `get_text_features` / `get_image_features` result, a tensor in any transformers version."
+    return getattr(out, 'pooler_output', out)
 
 # %% ../nbs/02_models.ipynb #1206b4f3
 SHAPES_FOLDERS = {'sd': 'shapes-sd', 'clip': 'shapes-clip'}  # under `models_dir()`

@@ -16,12 +16,13 @@ from diffusers.training_utils import EMAModel, compute_snr
 from transformers import CLIPModel, CLIPProcessor
 from .prompts import SHAPES_VOCAB, NUMBER_WORDS, get_vocab, pluralize
 from .shapes import WebCorpus
-from .models import build_clip, build_pipeline, tiny_vae_config, scheduler_config
+from .models import build_clip, build_pipeline, clip_features, tiny_vae_config, scheduler_config
 
 # %% auto #0
-__all__ = ['corpus_arrays', 'to_unit', 'clip_pixels', 'tokenize', 'train_clip', 'hard_negative_words', 'caption_groups',
-           'GroupedBatches', 'contrastive_loss', 'train_vae', 'encode_latents', 'set_scaling_factor', 'reconstruct',
-           'encode_text', 'min_snr_weights', 'train_unet', 'PretrainConfig', 'pretrain', 'model_cards']
+__all__ = ['corpus_arrays', 'to_unit', 'clip_pixels', 'tokenize', 'autocast', 'train_clip', 'hard_negative_words',
+           'caption_groups', 'GroupedBatches', 'contrastive_loss', 'contrastive_backward', 'train_vae',
+           'encode_latents', 'set_scaling_factor', 'reconstruct', 'encode_text', 'min_snr_weights', 'train_unet',
+           'PretrainConfig', 'pretrain', 'model_cards']
 
 # %% ../nbs/03_pretrain.ipynb #ed90064b
 def corpus_arrays(corpus: WebCorpus, n: int | None = None) -> tuple:
@@ -53,10 +54,18 @@ def tokenize(tokenizer, captions) -> dict:
 def _warmup_cosine(opt, steps: int, warmup: int):
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
 
+def autocast(device, mixed_precision: str = 'no'):
+    "A bfloat16 autocast context on `device` for `mixed_precision='bf16'`, a float32 one for 'no'."
+    if mixed_precision not in ('no', 'bf16'): raise ValueError(f"mixed_precision must be 'no' or 'bf16', not {mixed_precision!r}")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=mixed_precision == 'bf16')
+
 def train_clip(clip: CLIPModel, processor: CLIPProcessor, images, captions, steps: int = 3000, batch_size: int = 256,
-               lr: float = 1e-3, seed: int = 0, log=None, groups: torch.Tensor | None = None, group_size: int = 1) -> list:
+               lr: float = 1e-3, seed: int = 0, log=None, groups: torch.Tensor | None = None, group_size: int = 1,
+               chunk_size: int | None = None, mixed_precision: str = 'no') -> list:
     "Contrastive training of `clip` on image-caption pairs, batches of `group_size` hard negatives from each of `groups`; returns the losses."
     g, dev = torch.Generator().manual_seed(seed), clip.device  # batches drawn on the CPU: the same on any device
+    attention = clip.config._attn_implementation
+    if dev.type == 'cpu': clip.set_attn_implementation('eager')  # on a CPU as fast as SDPA in float32, 2x faster in bfloat16
     tokens = tokenize(processor.tokenizer, captions)
     caption_ids = torch.tensor(_ids(captions)) if group_size > 1 else torch.arange(len(captions))  # plain batches: CLIP's own loss
     draw = GroupedBatches(groups if groups is not None else torch.arange(len(images)), group_size)
@@ -65,13 +74,13 @@ def train_clip(clip: CLIPModel, processor: CLIPProcessor, images, captions, step
     clip.train(); losses = []
     for step in tqdm(range(steps), desc='clip', leave=False):
         idx = draw(batch_size, g)
-        out = clip(input_ids=tokens['input_ids'][idx].to(dev), attention_mask=tokens['attention_mask'][idx].to(dev),
-                   pixel_values=clip_pixels(images[idx], processor).to(dev))
-        loss = contrastive_loss(out.logits_per_text, caption_ids[idx].to(dev))
-        opt.zero_grad(set_to_none=True); loss.backward()
+        opt.zero_grad(set_to_none=True)
+        loss = contrastive_backward(clip, tokens['input_ids'][idx].to(dev), tokens['attention_mask'][idx].to(dev),
+                                    clip_pixels(images[idx], processor).to(dev), caption_ids[idx].to(dev), chunk_size, mixed_precision)
         torch.nn.utils.clip_grad_norm_(clip.parameters(), 1.0); opt.step(); sched.step()
         losses.append(loss.item())
         if log and step % 100 == 0: log(f'clip step {step}: loss {losses[-1]:.4f}')
+    clip.set_attn_implementation(attention)
     return losses
 
 # %% ../nbs/03_pretrain.ipynb #813a3f30
@@ -111,19 +120,45 @@ def contrastive_loss(logits_per_text: torch.Tensor, caption_ids: torch.Tensor) -
     target = same / same.sum(1, keepdim=True)
     return (F.cross_entropy(logits_per_text, target) + F.cross_entropy(logits_per_text.T, target)) / 2
 
+def _embed(clip, input_ids, attention_mask, pixel_values, mixed_precision: str) -> tuple:
+    "L2-normalised float32 text and image embeddings of one chunk."
+    with autocast(input_ids.device, mixed_precision):
+        text = clip_features(clip.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
+        image = clip_features(clip.get_image_features(pixel_values=pixel_values))
+    return F.normalize(text.float(), dim=-1), F.normalize(image.float(), dim=-1)
+
+def contrastive_backward(clip: CLIPModel, input_ids, attention_mask, pixel_values, caption_ids, chunk_size: int | None = None,
+                         mixed_precision: str = 'no') -> torch.Tensor:
+    "The batch's `contrastive_loss`, its gradient added to `clip`'s, the towers run on at most `chunk_size` pairs at once (gradient caching)."
+    n = len(input_ids)
+    chunks = [slice(i, i + (chunk_size or n)) for i in range(0, n, chunk_size or n)]
+    def loss_of(text, image): return contrastive_loss(clip.logit_scale.exp() * text @ image.T, caption_ids)
+    if len(chunks) == 1:
+        loss = loss_of(*_embed(clip, input_ids, attention_mask, pixel_values, mixed_precision)); loss.backward()
+        return loss.detach()
+    with torch.no_grad():  # every embedding first, without the towers' activations; then the loss's gradient in them
+        parts = [_embed(clip, input_ids[s], attention_mask[s], pixel_values[s], mixed_precision) for s in chunks]
+    text, image = (torch.cat(e).requires_grad_() for e in zip(*parts))
+    loss = loss_of(text, image); loss.backward()
+    for s in chunks:  # each chunk again, with activations, back-propagating its share of that gradient
+        t, i = _embed(clip, input_ids[s], attention_mask[s], pixel_values[s], mixed_precision)
+        ((t * text.grad[s]).sum() + (i * image.grad[s]).sum()).backward()
+    return loss.detach()
+
 # %% ../nbs/03_pretrain.ipynb #aef130d4
 def train_vae(vae: AutoencoderKL, images, steps: int = 3000, batch_size: int = 64, lr: float = 2e-3, kl_weight: float = 1e-6,
-              seed: int = 0, log=None) -> list:
-    "Train `vae` to reconstruct `images` (L1 + L2 + a small KL); returns the loss of every step."
+              seed: int = 0, log=None, mixed_precision: str = 'no') -> list:
+    "Train `vae` to reconstruct `images` (L1 + L2 + a small KL), in bfloat16 autocast for `mixed_precision='bf16'`; returns the loss of every step."
     g, dev = torch.Generator().manual_seed(seed), vae.device
     opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0)
     sched = _warmup_cosine(opt, steps, max(1, steps // 20))
     vae.train(); losses = []
     for step in tqdm(range(steps), desc='vae', leave=False):
         x = to_unit(images[torch.randint(0, len(images), (batch_size,), generator=g)]).to(dev)
-        post = vae.encode(x).latent_dist
-        rec = vae.decode(post.sample(generator=g)).sample  # noise drawn on the CPU, then moved
-        loss = (rec - x).abs().mean() + ((rec - x) ** 2).mean() + kl_weight * post.kl().mean()
+        with autocast(dev, mixed_precision):
+            post = vae.encode(x).latent_dist
+            rec = vae.decode(post.sample(generator=g)).sample.float()  # noise drawn on the CPU, then moved
+        loss = (rec - x).abs().mean() + ((rec - x) ** 2).mean() + kl_weight * post.kl().float().mean()
         opt.zero_grad(set_to_none=True); loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0); opt.step(); sched.step()
         losses.append(loss.item())
@@ -205,17 +240,19 @@ class PretrainConfig:
     vae_batch: int = 64
     vae_lr: float = 2e-3
     vae_layers_per_block: int = 1  # one ResNet a level: half the cost, enough for shapes world
-    clip_steps: int = 800  # 2.4 min on an H200; about 10 h on 2 CPU cores (700 steps of 128 at 1e-3 take 12 min and learn no shape)
+    clip_steps: int = 800  # 2.4 min on an H200; 2 h 40 min on 2 CPU cores, 2 h in bf16 (bench/pretrain.py; 700 steps of 128 learn no shape)
     clip_batch: int = 4096  # large batches are what teach the CLIP shape (the table in nbs/03_pretrain.ipynb)
     clip_lr: float = 3e-3
     clip_group_size: int = 1  # >1: hard negatives, this many captions a batch takes from each group differing only in object and count words
+    clip_chunk: int | None = 512  # pairs the towers take at once (the gradient is the whole batch's); None: the whole batch
     unet_steps: int = 6000  # 55 min on 2 CPU cores; 3,500 drew less aligned images (the table in Stage 3)
     unet_batch: int = 128
     unet_lr: float = 1e-3
     p_uncond: float = 0.1  # caption dropout, for classifier-free guidance
+    mixed_precision: str = 'no'  # 'bf16': the VAE and CLIP stages in bfloat16 autocast (faster on GPUs and on CPUs with AMX; bench/pretrain.py)
     seed: int = 0
 
-_STAGE_FIELDS = {'vae': ('corpus', 'vae', 'seed'), 'clip': ('corpus', 'clip', 'seed'), 'unet': ('',)}  # what each stage depends on
+_STAGE_FIELDS = {'vae': ('corpus', 'vae', 'seed', 'mixed'), 'clip': ('corpus', 'clip', 'seed', 'mixed'), 'unet': ('',)}  # what each stage depends on
 
 def _stage(work: Path, name: str, config: PretrainConfig, log) -> tuple:
     "Whether stage `name` finished before with the same settings, and a function that marks it finished with its wall time."
@@ -248,7 +285,7 @@ def pretrain(out='data/models', work='runs/pretrain', config: PretrainConfig = P
     else:
         torch.manual_seed(c.seed)
         vae = AutoencoderKL(**tiny_vae_config('shapes', layers_per_block=c.vae_layers_per_block)).to(device)
-        losses = train_vae(vae, images, c.vae_steps, c.vae_batch, c.vae_lr, seed=c.seed, log=log)
+        losses = train_vae(vae, images, c.vae_steps, c.vae_batch, c.vae_lr, seed=c.seed, log=log, mixed_precision=c.mixed_precision)
         set_scaling_factor(vae, images[:4096])
         vae.save_pretrained(work/'vae'); finish(where=where, first_loss=losses[0], last_loss=float(np.mean(losses[-50:])))
 
@@ -260,7 +297,7 @@ def pretrain(out='data/models', work='runs/pretrain', config: PretrainConfig = P
         clip.to(device)
         groups = caption_groups(captions)
         losses = train_clip(clip, processor, images, captions, c.clip_steps, c.clip_batch, c.clip_lr, seed=c.seed, log=log,
-                            groups=groups, group_size=c.clip_group_size)
+                            groups=groups, group_size=c.clip_group_size, chunk_size=c.clip_chunk, mixed_precision=c.mixed_precision)
         clip.eval().save_pretrained(work/'clip'); processor.save_pretrained(work/'clip')
         finish(where=where, first_loss=losses[0], last_loss=float(np.mean(losses[-50:])))
 

@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from .feedback import LabelStore
 from .generate import read_metadata
-from .models import load_clip
+from .models import clip_features, load_clip
 from .prompts import CATEGORIES, Prompt, parse_prompt, perturb, prompt_from_dict
 
 # %% auto #0
@@ -36,10 +36,6 @@ def backbone_fingerprint(clip) -> str:
         h.update(f'{name}{tuple(t.shape)}'.encode()); h.update(sample.tobytes())
     return h.hexdigest()[:16]
 
-def _features(out) -> torch.Tensor:
-    "The embedding tensor of a `get_*_features` result (transformers 5 returns an output object)."
-    return getattr(out, 'pooler_output', out)
-
 def _check_finite(e: torch.Tensor, what: str) -> torch.Tensor:
     if not torch.isfinite(e).all():
         raise ValueError(f'{int((~torch.isfinite(e)).any(-1).sum())} {what} embeddings are NaN or infinite: check the backbone and its dtype')
@@ -52,7 +48,7 @@ def image_embeddings(clip, processor, images, batch_size: int = 256) -> torch.Te
     for i in range(0, len(images), batch_size):
         pil = [im if isinstance(im, Image.Image) else Image.fromarray((np.clip(im, 0, 1) * 255 + 0.5).astype(np.uint8)) for im in images[i:i + batch_size]]
         px = processor(images=pil, return_tensors='pt')['pixel_values'].to(clip.device, clip.dtype)
-        out.append(F.normalize(_features(clip.get_image_features(pixel_values=px)).float(), dim=-1).cpu())
+        out.append(F.normalize(clip_features(clip.get_image_features(pixel_values=px)).float(), dim=-1).cpu())
     return _check_finite(torch.cat(out) if out else torch.zeros(0, clip.config.projection_dim), 'image')
 
 @torch.no_grad()
@@ -62,7 +58,7 @@ def text_embeddings(clip, processor, texts, batch_size: int = 512) -> torch.Tens
     for i in range(0, len(texts), batch_size):
         x = tok(list(texts[i:i + batch_size]), padding='max_length', max_length=tok.model_max_length, truncation=True, return_tensors='pt')
         f = clip.get_text_features(input_ids=x['input_ids'].to(clip.device), attention_mask=x['attention_mask'].to(clip.device))
-        out.append(F.normalize(_features(f).float(), dim=-1).cpu())
+        out.append(F.normalize(clip_features(f).float(), dim=-1).cpu())
     return _check_finite(torch.cat(out) if out else torch.zeros(0, clip.config.projection_dim), 'text')
 
 # %% ../nbs/07_reward.ipynb #516acab6

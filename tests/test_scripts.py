@@ -28,6 +28,14 @@ def test_oracle_benchmark_script():
     last = r.stdout.strip().splitlines()[-1]
     assert last.startswith('min accuracy:') and float(last.split()[-1].rstrip('%')) >= 99
 
+def test_pretrain_benchmark_script():
+    "bench/pretrain.py at a small CLIP batch: a step time for every stage and setting."
+    r = run(sys.executable, 'bench/pretrain.py', '--clip-batch', '64', '--clip-chunk', '16')
+    assert r.returncode == 0, r.stderr
+    rows = [l.split('|') for l in r.stdout.splitlines() if l.startswith(('| vae', '| clip', '| unet'))]
+    assert [row[1].strip() for row in rows] == ['vae'] * 2 + ['clip'] * 4 + ['unet'] and all(float(row[4]) > 0 for row in rows)
+    assert 'chunks of 16' in r.stdout
+
 def test_label_commands(tmp_path):
     from rlhf_t2i.generate import render_folder
     from rlhf_t2i.prompts import build_prompt_set

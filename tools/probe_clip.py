@@ -21,6 +21,8 @@ parser.add_argument('--batch', type=int, default=PretrainConfig.clip_batch, help
 parser.add_argument('--group-size', type=int, default=1, help='hard negatives a caption group (1: plain random batches)')
 parser.add_argument('--from-scratch', action='store_true', help='train a new CLIP (seed 0) instead of continuing the shipped one')
 parser.add_argument('--corpus-size', type=int, default=PretrainConfig.corpus_size, help='web-corpus images')
+parser.add_argument('--mixed-precision', default='no', choices=['no', 'bf16'], help='bfloat16 autocast (fast on GPUs and CPUs with AMX)')
+parser.add_argument('--chunk', type=int, default=PretrainConfig.clip_chunk, help='pairs a pass takes at once (gradient caching); 0: all')
 parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help='where to train')
 parser.add_argument('--json', default=None, help='write the measurements here')
 args = parser.parse_args()
@@ -56,7 +58,7 @@ rows, t0 = [dict(step=0, **measure())], time.time()
 print(rows[-1], flush=True)
 for done in range(args.every, args.steps + 1, args.every):
     train_clip(clip, processor, images, captions, steps=args.every, batch_size=args.batch, lr=args.lr, seed=done,
-               groups=groups, group_size=args.group_size)
+               groups=groups, group_size=args.group_size, chunk_size=args.chunk, mixed_precision=args.mixed_precision)
     rows.append(dict(step=done, seconds=time.time() - t0, **measure()))
     print(rows[-1], flush=True)
     if args.json: open(args.json, 'w').write(json.dumps(rows, indent=1))
