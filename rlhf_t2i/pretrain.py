@@ -127,6 +127,14 @@ def _embed(clip, input_ids, attention_mask, pixel_values, mixed_precision: str) 
         image = clip_features(clip.get_image_features(pixel_values=pixel_values))
     return F.normalize(text.float(), dim=-1), F.normalize(image.float(), dim=-1)
 
+def _replay_rng(device):
+    "A function that puts the random generators back as they are now: a chunk's second pass draws its first pass's dropout."
+    cpu, accelerator = torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == 'cuda' else None
+    def restore():
+        torch.set_rng_state(cpu)
+        if accelerator is not None: torch.cuda.set_rng_state(accelerator, device)
+    return restore
+
 def contrastive_backward(clip: CLIPModel, input_ids, attention_mask, pixel_values, caption_ids, chunk_size: int | None = None,
                          mixed_precision: str = 'no') -> torch.Tensor:
     "The batch's `contrastive_loss`, its gradient added to `clip`'s, the towers run on at most `chunk_size` pairs at once (gradient caching)."
@@ -136,11 +144,15 @@ def contrastive_backward(clip: CLIPModel, input_ids, attention_mask, pixel_value
     if len(chunks) == 1:
         loss = loss_of(*_embed(clip, input_ids, attention_mask, pixel_values, mixed_precision)); loss.backward()
         return loss.detach()
+    parts, replays = [], []
     with torch.no_grad():  # every embedding first, without the towers' activations; then the loss's gradient in them
-        parts = [_embed(clip, input_ids[s], attention_mask[s], pixel_values[s], mixed_precision) for s in chunks]
+        for s in chunks:
+            replays.append(_replay_rng(input_ids.device))
+            parts.append(_embed(clip, input_ids[s], attention_mask[s], pixel_values[s], mixed_precision))
     text, image = (torch.cat(e).requires_grad_() for e in zip(*parts))
     loss = loss_of(text, image); loss.backward()
-    for s in chunks:  # each chunk again, with activations, back-propagating its share of that gradient
+    for s, replay in zip(chunks, replays):  # each chunk again, with activations, back-propagating its share of that gradient
+        replay()
         t, i = _embed(clip, input_ids[s], attention_mask[s], pixel_values[s], mixed_precision)
         ((t * text.grad[s]).sum() + (i * image.grad[s]).sum()).backward()
     return loss.detach()
