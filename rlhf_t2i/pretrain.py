@@ -72,15 +72,17 @@ def train_clip(clip: CLIPModel, processor: CLIPProcessor, images, captions, step
     opt = torch.optim.AdamW(clip.parameters(), lr=lr, weight_decay=0.1)
     sched = _warmup_cosine(opt, steps, max(1, steps // 20))
     clip.train(); losses = []
-    for step in tqdm(range(steps), desc='clip', leave=False):
-        idx = draw(batch_size, g)
-        opt.zero_grad(set_to_none=True)
-        loss = contrastive_backward(clip, tokens['input_ids'][idx].to(dev), tokens['attention_mask'][idx].to(dev),
-                                    clip_pixels(images[idx], processor).to(dev), caption_ids[idx].to(dev), chunk_size, mixed_precision)
-        torch.nn.utils.clip_grad_norm_(clip.parameters(), 1.0); opt.step(); sched.step()
-        losses.append(loss.item())
-        if log and step % 100 == 0: log(f'clip step {step}: loss {losses[-1]:.4f}')
-    clip.set_attn_implementation(attention)
+    try:
+        for step in tqdm(range(steps), desc='clip', leave=False):
+            idx = draw(batch_size, g)
+            opt.zero_grad(set_to_none=True)
+            loss = contrastive_backward(clip, tokens['input_ids'][idx].to(dev), tokens['attention_mask'][idx].to(dev),
+                                        clip_pixels(images[idx], processor).to(dev), caption_ids[idx].to(dev), chunk_size, mixed_precision)
+            torch.nn.utils.clip_grad_norm_(clip.parameters(), 1.0); opt.step(); sched.step()
+            losses.append(loss.item())
+            if log and step % 100 == 0: log(f'clip step {step}: loss {losses[-1]:.4f}')
+    finally:
+        clip.set_attn_implementation(attention)  # the model leaves as it came, even if a step raises
     return losses
 
 # %% ../nbs/03_pretrain.ipynb #813a3f30
