@@ -13,7 +13,7 @@ import torch
 from rlhf_t2i.prompts import CATEGORIES, SHAPES_VOCAB, Prompt, build_prompt_set
 from rlhf_t2i.shapes import FIDELITY_THRESHOLD, alignment, fidelity, parse_image, render, scene_for_prompt
 from rlhf_t2i.models import clip_features, load_clip, load_pipeline
-from rlhf_t2i.generate import SHAPES_SAMPLER, generate_images, image_seed
+from rlhf_t2i.generate import SCHEDULERS, SHAPES_SAMPLER, generate_images, image_seed, use_scheduler
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('--model', default='shapes', help='pipeline: shapes, a folder or an id')
@@ -21,7 +21,8 @@ parser.add_argument('--clip', default='shapes', help='CLIP: shapes, a folder or 
 parser.add_argument('--prompts', type=int, default=250, help='prompts (seen and unseen objects, all four categories)')
 parser.add_argument('--per-prompt', type=int, default=4, help='images per prompt')
 parser.add_argument('--seed', type=int, default=0, help='image i of a prompt is drawn with image_seed(prompt, seed, i)')
-parser.add_argument('--steps', type=int, default=SHAPES_SAMPLER['num_inference_steps'], help='DDIM steps')
+parser.add_argument('--scheduler', choices=list(SCHEDULERS), default=None, help="sampler by name (default: the pipeline's own, DDIM for shapes)")
+parser.add_argument('--steps', type=int, default=SHAPES_SAMPLER['num_inference_steps'], help='sampler steps')
 parser.add_argument('--guidance', type=float, default=SHAPES_SAMPLER['guidance_scale'], help='classifier-free guidance scale')
 parser.add_argument('--retrieval', type=int, default=400, help='clean renders for the CLIP retrieval test')
 parser.add_argument('--json', default=None, help='write the numbers here')
@@ -34,6 +35,8 @@ def pct(x): return f'{100 * x:.1f}%'
 # --- generation and the oracle
 pipe = load_pipeline(args.model, device=args.device)
 pipe.set_progress_bar_config(disable=True)
+if args.scheduler: use_scheduler(pipe, args.scheduler)
+sampler_name = type(pipe.scheduler).__name__.removesuffix('Scheduler')
 prompts = build_prompt_set('shapes', args.prompts, objects='all', seed=0)
 jobs = [(p, image_seed(p, args.seed, i)) for p in prompts for i in range(args.per_prompt)]
 t = time.time()
@@ -52,7 +55,7 @@ if args.samples:
     from rlhf_t2i.plots import image_grid
     image_grid(images[:32], [f"{r['prompt'].text} ({'good' if r['aligned'] else 'bad'})" for r in rows[:32]], path=args.samples)
 
-print(f'{len(rows)} images of {len(prompts)} prompts, DDIM {args.steps} steps, guidance {args.guidance}: {gen_seconds:.0f} s on {args.device}')
+print(f'{len(rows)} images of {len(prompts)} prompts, {sampler_name} {args.steps} steps, guidance {args.guidance}: {gen_seconds:.0f} s on {args.device}')
 print('\n| measure | value |\n|---|---|')
 print(f'| well formed (fidelity >= {FIDELITY_THRESHOLD:.3f}) | {pct(well_formed)} |')
 print(f'| mean fidelity | {np.mean([r["fidelity"] for r in rows]):.3f} |')
@@ -101,7 +104,7 @@ print(f'\nCLIP pairwise accuracy on {n_pairs} (good, bad) pairs of one prompt: {
 
 if args.json:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(dict(images=len(rows), prompts=len(prompts), seed=args.seed, sampler=dict(steps=args.steps, guidance=args.guidance),
+    Path(args.json).write_text(json.dumps(dict(images=len(rows), prompts=len(prompts), seed=args.seed, sampler=dict(scheduler=sampler_name, steps=args.steps, guidance=args.guidance),
         generation_seconds=gen_seconds, well_formed=well_formed, good=good(rows), good_by_category=by_cat, good_by_seen=by_seen,
         attribute_right=attr, clip_retrieval={a: dict(accuracy=x, chance=c) for a, (x, c) in retrieval.items()},
         clip_pairwise=dict(accuracy=pairwise, pairs=n_pairs)), indent=1, default=float))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, sys
 from pathlib import Path
 from .prompts import VOCABS, DEFAULT_PROPORTIONS, build_prompt_set, write_prompts, read_prompts, table1
+from .generate import SCHEDULERS
 
 # %% auto #0
 __all__ = ['parse_proportions', 'table1_markdown', 'cmd_prompts', 'cmd_render', 'cmd_generate', 'cmd_label_serve',
@@ -51,11 +52,12 @@ def cmd_generate(args):
     "Draw --per-prompt images of each prompt into an image folder with metadata.jsonl, resuming a killed run."
     import torch
     from rlhf_t2i.models import load_pipeline
-    from rlhf_t2i.generate import generate_folder
+    from rlhf_t2i.generate import generate_folder, use_scheduler
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     dtype = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}[args.dtype]
     pipe = load_pipeline(args.model, device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
+    if args.scheduler: use_scheduler(pipe, args.scheduler)
     sampler = {k: v for k, v in dict(num_inference_steps=args.steps, guidance_scale=args.guidance).items() if v is not None}
     n = generate_folder(pipe, args.prompts, args.out, args.per_prompt, args.seed, args.batch_size, args.model, **sampler)
     print(f'{n} new images -> {args.out}')
@@ -353,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--batch-size', type=int, default=64, help='images per pipeline call')
     p.add_argument('--steps', type=int, default=None, help='sampler steps (default: generate.SHAPES_SAMPLER, 20)')
     p.add_argument('--guidance', type=float, default=None, help='classifier-free guidance scale (default: generate.SHAPES_SAMPLER, 3.5)')
+    p.add_argument('--scheduler', choices=list(SCHEDULERS), default=None, help="sampler by name (default: the pipeline's own, DDIM for shapes)")
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda when available)')
     p.add_argument('--dtype', choices=['fp32', 'fp16', 'bf16'], default='fp32', help='weights dtype (fp16/bf16 on GPU only)')
     p.set_defaults(func=cmd_generate)

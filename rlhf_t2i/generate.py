@@ -11,12 +11,13 @@ from tqdm.auto import tqdm
 from .prompts import perturb, read_prompts
 
 # %% auto #0
-__all__ = ['SHAPES_SAMPLER', 'generate_images', 'image_seed', 'image_id', 'metadata_row', 'read_metadata', 'generate_folder',
-           'render_folder', 'shows_prompt']
+__all__ = ['SHAPES_SAMPLER', 'SCHEDULERS', 'generate_images', 'use_scheduler', 'image_seed', 'image_id', 'metadata_row',
+           'read_metadata', 'generate_folder', 'render_folder', 'shows_prompt']
 
 # %% ../nbs/04_generate.ipynb #c98d2e81
 # DDIM, 20 steps (30 or 50 change nothing measurable); guidance trades fidelity for alignment: 2.5 draws 91% well formed and 27%
-# good, 3.5 87% and 30%, 5 and 7.5 fewer well formed still (bench/base_models.py --guidance, --steps)
+# good, 3.5 87% and 30%, 5 and 7.5 fewer well formed still (bench/base_models.py --guidance, --steps); Euler ancestral at 3.0
+# draws 91-92% and 32-35% (--scheduler euler-a), but every result in the README was measured with this default
 SHAPES_SAMPLER = dict(num_inference_steps=20, guidance_scale=3.5)
 
 def generate_images(pipe, prompts, seeds, batch_size: int = 64, progress: bool = True, **sampler) -> np.ndarray:
@@ -31,6 +32,17 @@ def generate_images(pipe, prompts, seeds, batch_size: int = 64, progress: bool =
         with torch.no_grad(): res = pipe(texts[i:i + batch_size], generator=gens, output_type='np', **sampler)
         out.append(res.images)
     return np.concatenate(out).astype(np.float32)
+
+# %% ../nbs/04_generate.ipynb #198cb6eb
+SCHEDULERS = {'ddim': 'DDIMScheduler', 'euler-a': 'EulerAncestralDiscreteScheduler', 'euler': 'EulerDiscreteScheduler',
+              'dpm++2m': 'DPMSolverMultistepScheduler', 'unipc': 'UniPCMultistepScheduler', 'ddpm': 'DDPMScheduler'}  # name: diffusers class
+
+def use_scheduler(pipe, name: str):
+    "Give `pipe` the sampler `name` (a key of `SCHEDULERS`) on the pipeline's own noise schedule; returns `pipe`."
+    import diffusers
+    if name not in SCHEDULERS: raise ValueError(f'unknown scheduler {name!r}; known: {", ".join(SCHEDULERS)}')
+    pipe.scheduler = getattr(diffusers, SCHEDULERS[name]).from_config(pipe.scheduler.config)
+    return pipe
 
 # %% ../nbs/04_generate.ipynb #2fff04d1
 def image_seed(prompt, seed: int, i: int) -> int:
@@ -75,13 +87,14 @@ def generate_folder(pipe, prompts, out, per_prompt: int = 4, seed: int = 0, batc
     done = {r['image_id'] for r in rows}
     todo = [(p, s) for p in prompts for s in (image_seed(p, seed, i) for i in range(per_prompt)) if image_id(p, s) not in done]
     sampler = {**SHAPES_SAMPLER, **sampler}
+    recorded = {**sampler, 'scheduler': type(pipe.scheduler).__name__}
     bar = tqdm(total=len(todo), desc=f'generating into {out}', disable=not progress)
     with open(out/'metadata.jsonl', 'a') as meta:
         for i in range(0, len(todo), batch_size):
             batch = todo[i:i + batch_size]
             images = generate_images(pipe, [p for p, _ in batch], [s for _, s in batch], batch_size, progress=False, **sampler)
             for (p, s), im in zip(batch, images):
-                row = metadata_row(p, s, model_id, sampler)
+                row = metadata_row(p, s, model_id, recorded)
                 _save_png(im, out/row['file_name'])
                 meta.write(json.dumps(row) + '\n')
             meta.flush(); os.fsync(meta.fileno())

@@ -354,7 +354,7 @@ def model_cards(out='data/models') -> dict:
     measured = ['Not measured yet: run `python bench/base_models.py --json data/models/base_models.json`.']
     if bench:
         measured = [f"Measured by `bench/base_models.py` on {bench['images']:,} images of {bench['prompts']} shapes prompts (seen and unseen), "
-                    f"DDIM {bench['sampler']['steps']} steps, guidance {bench['sampler']['guidance']}:", '',
+                    f"{bench['sampler'].get('scheduler', 'DDIM')} {bench['sampler']['steps']} steps, guidance {bench['sampler']['guidance']}:", '',
                     '| measure | value |', '|---|---|', f"| well formed (oracle fidelity) | {_fmt(bench['well_formed'])} |",
                     f"| oracle-good overall | {_fmt(bench['good'])} |"]
         measured += [f'| good: {k} | {_fmt(v)} |' for k, v in {**bench['good_by_category'], **bench['good_by_seen']}.items()]

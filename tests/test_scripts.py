@@ -69,6 +69,9 @@ def test_generate_command_on_a_tiny_pipeline(tmp_path):
     assert r.stdout.startswith('6 new images')
     assert len((tmp_path / 'out' / 'metadata.jsonl').read_text().splitlines()) == 6
     assert run(*args).stdout.startswith('0 new images')
+    r = run(*args[:-1], tmp_path / 'euler-a', '--scheduler', 'euler-a', '--per-prompt', '1')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path / 'euler-a' / 'metadata.jsonl').read_text().splitlines()[0])['sampler']['scheduler'] == 'EulerAncestralDiscreteScheduler'
     r = run(CLI, 'generate', '--model', tmp_path / 'nowhere', '--prompts', tmp_path / 'p.jsonl', '--out', tmp_path / 'o2')
     assert r.returncode == 2 and 'nowhere' in r.stderr
 
