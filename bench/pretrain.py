@@ -2,9 +2,10 @@
 
 Times each stage's real trainer (`train_vae`, `train_clip`, `train_unet`) on web-corpus images at the default recipe's
 batch sizes (`PretrainConfig`), in one process: a step is the time of 1 + n steps minus that of 1 step, over n, so that
-set-up and the first step's warm-up drop out (`--repeats` keeps the fastest of several runs where other work competes). Prints seconds a step, the speed-up against float32 in one pass, and the
-stage's projected wall time at the recipe's steps. bfloat16 is fast only where the hardware has it (GPUs; CPUs with
-AMX or AVX512-BF16); elsewhere expect it to be slower.
+set-up and the first step's warm-up drop out (`--repeats` keeps the fastest of several runs where other work competes).
+Prints seconds a step, the speed-up against float32 in one pass, and the stage's projected wall time at the recipe's
+steps. bfloat16 is fast only where the hardware has it (GPUs; CPUs with AMX or AVX512-BF16); elsewhere expect it to be
+slower.
 """
 import argparse, time
 from dataclasses import asdict

@@ -11,9 +11,10 @@ python3 - "$scheduler" "$guidance" <<'PY'
 import json, re, sys
 from pathlib import Path
 scheduler, guidance = sys.argv[1:]
-for f, key in (('data/models/shapes-sd/model_index.json', 'scheduler'), ('data/models/shapes-sd/scheduler/scheduler_config.json', '_class_name')):
-    d = json.loads(Path(f).read_text()); d[key] = ['diffusers', scheduler] if key == 'scheduler' else scheduler
-    Path(f).write_text(json.dumps(d, indent=2))
+def edit(path, change):
+    d = json.loads(Path(path).read_text()); change(d); Path(path).write_text(json.dumps(d, indent=2))
+edit('data/models/shapes-sd/model_index.json', lambda d: d.update(scheduler=['diffusers', scheduler]))
+edit('data/models/shapes-sd/scheduler/scheduler_config.json', lambda d: d.update(_class_name=scheduler))
 p = Path('rlhf_t2i/generate.py'); s = p.read_text()
 s, n = re.subn(r'guidance_scale=[0-9.]+\)', f'guidance_scale={guidance})', s, count=1); assert n == 1, 'SHAPES_SAMPLER not found'
 p.write_text(s)
