@@ -32,8 +32,8 @@ print(f'kept: {share["images"]} images of {kept.prompt.nunique()} prompts, {shar
 name = f'rewards-top{args.top:g}.jsonl'  # weight 1 on the kept images, 0 elsewhere, for the full method's sampler
 keep = set(kept.path)
 for folder in (labelled, unlabelled):
-    rows = [json.loads(line) for line in open(folder/'rewards.jsonl')]
-    (folder/name).write_text(''.join(json.dumps({**r, 'reward': float(str((folder/r['file_name']).resolve()) in keep)}) + '\n' for r in rows))
+    scores = [json.loads(line) for line in open(folder/'rewards.jsonl')]
+    (folder/name).write_text(''.join(json.dumps({**r, 'reward': float(str((folder/r['file_name']).resolve()) in keep)}) + '\n' for r in scores))
 runs = {f'filtered, top {args.top:.0%}': dict(variant='filtered', filter_top=args.top),
         'full method on the same images, drawn by weight': dict(variant='full', rewards_file=name, sample_by_weight=True)}
 models = {'pre-trained': made['model']}
