@@ -1,7 +1,8 @@
 """The learned reward used as a strict filter: fine-tuning on D_model's best --top share by reward, unweighted, with and without D_pre.
 
 After `make reproduce`: (a) the `filtered` variant keeping the top share of D_model by the reward stage's scores; (b) the
-full method on the same images, weight 1 each, drawn by weight beside half a batch of pre-training data. Both train
+full method on the same images, weight 1 each over their mean (so the D_model term is not a tenth of the D_pre term),
+drawn by weight beside pre-training data: the construction of the README's oracle-weighted control. Both train
 --steps steps into --scratch and are evaluated beside the base on the 120 evaluation prompts at two seed sets; prints
 oracle alignment and fidelity, per category, and the difference from the base with its 95% interval over prompts.
 """
@@ -15,6 +16,7 @@ parser.add_argument('--work', default='runs/experiments/full/rlhf', help="finetu
 parser.add_argument('--scratch', default='runs/experiments/strict-filter', help='folder for the fine-tuned models and second seed set')
 parser.add_argument('--top', type=float, default=0.1, help="share of D_model kept, by the reward's score")
 parser.add_argument('--steps', type=int, default=2000, help='fine-tuning steps a model')
+parser.add_argument('--pretrain-fraction', type=float, default=None, help="share of the full method's batch from D_pre (default: the work folder's)")
 parser.add_argument('--eval-seeds', default='1000,2000', help='evaluation seed sets, comma-separated (1000 is the work folder\'s own)')
 args = parser.parse_args()
 
@@ -34,11 +36,13 @@ keep = set(kept.path)
 for folder in (labelled, unlabelled):
     scores = [json.loads(line) for line in open(folder/'rewards.jsonl')]
     (folder/name).write_text(''.join(json.dumps({**r, 'reward': float(str((folder/r['file_name']).resolve()) in keep)}) + '\n' for r in scores))
+pf = made['config']['pretrain_fraction'] if args.pretrain_fraction is None else args.pretrain_fraction
 runs = {f'filtered, top {args.top:.0%}': dict(variant='filtered', filter_top=args.top),
-        'full method on the same images, drawn by weight': dict(variant='full', rewards_file=name, sample_by_weight=True)}
+        f'full method on the same images, drawn by weight, {pf:.0%} D_pre': dict(variant='full', rewards_file=name, sample_by_weight=True,
+                                                                                normalize_weights=True, pretrain_fraction=pf)}
 models = {'pre-trained': made['model']}
 for label, change in runs.items():
-    out = S/f"finetune-{change['variant']}-top{args.top:g}-{args.steps}"
+    out = S/f"finetune-{change['variant']}-top{args.top:g}-pf{change.get('pretrain_fraction', 0):g}-normalized-{args.steps}"
     if not (out/'finetune.json').exists():
         config = FinetuneConfig(**{**made['config'], **change, 'max_train_steps': args.steps})
         finetune(made['model'], out, labelled, db, unlabelled, 'shapes', config, progress=False, pretrain_images=made['pretrain_images'])
