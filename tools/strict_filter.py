@@ -4,7 +4,8 @@ After `make reproduce`. With --top: (a) the `filtered` variant keeping the top s
 scores; (b) the full method on the same images, weight 1 each. With --power K: (b) only, every image weighted by its
 reward to the power K (K = 1 is the paper's weighting; the filter is its limit as K grows). (b) divides the weights by
 their mean (so the D_model term is not a tenth of the D_pre term) and draws rows by weight beside pre-training data:
-the construction of the README's oracle-weighted control. Each model trains --steps steps into --scratch and is
+the construction of the README's oracle-weighted control, which `--scores rewards-oracle.jsonl --power 1` repeats (the
+oracle's verdicts in place of the reward's scores: a ceiling). Each model trains --steps steps into --scratch and is
 evaluated beside the base and Table 3's full method on the 120 evaluation prompts at each seed set and pooled over
 them; prints oracle alignment and fidelity, per category, the difference from the base with its 95% interval over
 prompts, and Fig 4's side-by-side win rates.
@@ -20,6 +21,7 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('--work', default='runs/experiments/full/rlhf', help="finetune_experiment's work folder (params/rlhf/full.yaml)")
 parser.add_argument('--scratch', default='runs/experiments/strict-filter', help='folder for the fine-tuned models, the other seed sets and their votes')
 parser.add_argument('--top', type=float, default=0.1, help="share of D_model kept, by the reward's score")
+parser.add_argument('--scores', default='rewards.jsonl', help="each image folder's score file to sharpen (rewards-oracle.jsonl: the oracle's verdicts, for a ceiling)")
 parser.add_argument('--power', type=float, default=None, help='weight every image by reward ** POWER instead of filtering (full method only)')
 parser.add_argument('--steps', type=int, default=2000, help='fine-tuning steps a model')
 parser.add_argument('--pretrain-fraction', type=float, default=None, help="share of the full method's batch from D_pre (default: the work folder's)")
@@ -30,9 +32,10 @@ W, S = Path(args.work), Path(args.scratch)
 if not (W/'experiment.json').is_file(): raise FileNotFoundError(f'{W}/experiment.json is missing: run make reproduce first')
 made = json.loads((W/'experiment.json').read_text())
 labelled, db, unlabelled = W/'feedback'/'train', W/'feedback'/'labels.db', W/'unlabelled'
-rows = model_rows(labelled, db, unlabelled)
+rows = model_rows(labelled, db, unlabelled, rewards_file=args.scores)
+scorer = 'reward' if args.scores == 'rewards.jsonl' else Path(args.scores).stem.removeprefix('rewards-')
 for top in sorted({0.02, 0.05, 0.1, 0.25, 0.5, args.top}):
-    print(f"the reward's best {top:.0%}: {weight_on_aligned(filtered(rows, top=top))['aligned']:.1%} aligned by the oracle")
+    print(f"the {scorer}'s best {top:.0%}: {weight_on_aligned(filtered(rows, top=top))['aligned']:.1%} aligned by the oracle")
 if args.power is None:
     kept = filtered(rows, top=args.top)
     share = weight_on_aligned(kept)
@@ -42,20 +45,21 @@ if args.power is None:
 else:
     w = rows.weight ** args.power
     share = weight_on_aligned(rows.assign(weight=w))
-    print(f'reward ** {args.power:g}: {share["weight_on_aligned"]:.1%} of the weight on aligned images '
-          f'(reward ** 1: {weight_on_aligned(rows)["weight_on_aligned"]:.1%}); effective images {w.sum() ** 2 / (w ** 2).sum():.0f} of {len(w)}')
+    print(f'{scorer} ** {args.power:g}: {share["weight_on_aligned"]:.1%} of the weight on aligned images '
+          f'({scorer} ** 1: {weight_on_aligned(rows)["weight_on_aligned"]:.1%}); effective images {w.sum() ** 2 / (w ** 2).sum():.0f} of {len(w)}')
     tag = f'pow{args.power:g}'
     new_weight = lambda path, reward: max(reward, 0.0) ** args.power
 
+if scorer != 'reward': tag = f'{scorer}-{tag}'
 name = f'rewards-{tag}.jsonl'  # the new weights, beside rewards.jsonl, for the full method's sampler
 for folder in (labelled, unlabelled):
-    scores = [json.loads(line) for line in open(folder/'rewards.jsonl')]
+    scores = [json.loads(line) for line in open(folder/args.scores)]
     (folder/name).write_text(''.join(json.dumps({**r, 'reward': new_weight(str((folder/r['file_name']).resolve()), r['reward'])}) + '\n' for r in scores))
 pf = made['config']['pretrain_fraction'] if args.pretrain_fraction is None else args.pretrain_fraction
-sharpened = f'reward ** {args.power:g}' if args.power else f'top {args.top:.0%}'
+sharpened = f'{scorer} ** {args.power:g}' if args.power else f'top {args.top:.0%}' + ('' if scorer == 'reward' else f' by {scorer}')
 runs = {f'full method, {sharpened}, drawn by weight, {pf:.0%} D_pre':
         dict(variant='full', rewards_file=name, sample_by_weight=True, normalize_weights=True, pretrain_fraction=pf)}
-if args.power is None: runs = {f'filtered, top {args.top:.0%}': dict(variant='filtered', filter_top=args.top), **runs}
+if args.power is None: runs = {f'filtered, {sharpened}': dict(variant='filtered', filter_top=args.top, rewards_file=args.scores), **runs}
 models = {'pre-trained': made['model'], '+ pre-training data (full)': W/'finetune-full'}  # the base and Table 3's full method, for reference
 for label, change in runs.items():
     out = S/f"finetune-{change['variant']}-{tag}-pf{change.get('pretrain_fraction', 0):g}-normalized-{args.steps}"
