@@ -56,7 +56,7 @@ for folder in (labelled, unlabelled):
     scores = [json.loads(line) for line in open(folder/args.scores)]
     (folder/name).write_text(''.join(json.dumps({**r, 'reward': new_weight(str((folder/r['file_name']).resolve()), r['reward'])}) + '\n' for r in scores))
 pf = made['config']['pretrain_fraction'] if args.pretrain_fraction is None else args.pretrain_fraction
-sharpened = f'{scorer} ** {args.power:g}' if args.power else f'top {args.top:.0%}' + ('' if scorer == 'reward' else f' by {scorer}')
+sharpened = f'{scorer} ** {args.power:g}' if args.power is not None else f'top {args.top:.0%}' + ('' if scorer == 'reward' else f' by {scorer}')
 runs = {f'full method, {sharpened}, drawn by weight, {pf:.0%} D_pre':
         dict(variant='full', rewards_file=name, sample_by_weight=True, normalize_weights=True, pretrain_fraction=pf)}
 if args.power is None: runs = {f'filtered, {sharpened}': dict(variant='filtered', filter_top=args.top, rewards_file=args.scores), **runs}
@@ -79,13 +79,13 @@ def report(sets, title, votes=None):
         if m != 'pre-trained':
             d = aligned_difference(sets, m, 'pre-trained')
             diff = f"{100 * d['aligned']:+.1f} [{100 * d['aligned_low']:+.1f}, {100 * d['aligned_high']:+.1f}]; well formed {100 * d['well_formed']:+.1f}"
-        if m != 'pre-trained' and votes:
-            with LabelStore(votes) as store:  # 9 simulated raters a prompt, as Fig 4
-                simulate_votes(store, sets, m, 'pre-trained')
-                rates = win_rates(side_by_side(store.votes(), m, 'pre-trained')).set_index('question')
-            r, f = rates.loc['alignment'], rates.loc['fidelity']
-            sbs = f"{r.win:.0%} / {r.tie:.0%} / {r.lose:.0%}, {100 * r['diff']:+.0f} [{100 * r.diff_lo:+.0f}, {100 * r.diff_hi:+.0f}]"
-            fid = f"{100 * f['diff']:+.0f} [{100 * f.diff_lo:+.0f}, {100 * f.diff_hi:+.0f}]"
+            if votes:
+                with LabelStore(votes) as store:  # 9 simulated raters a prompt, as Fig 4
+                    simulate_votes(store, sets, m, 'pre-trained')
+                    rates = win_rates(side_by_side(store.votes(), m, 'pre-trained')).set_index('question')
+                r, f = rates.loc['alignment'], rates.loc['fidelity']
+                sbs = f"{r.win:.0%} / {r.tie:.0%} / {r.lose:.0%}, {100 * r['diff']:+.0f} [{100 * r.diff_lo:+.0f}, {100 * r.diff_hi:+.0f}]"
+                fid = f"{100 * f['diff']:+.0f} [{100 * f.diff_lo:+.0f}, {100 * f.diff_hi:+.0f}]"
         print(f"| {m} | {a['aligned']:.1%} | {diff} | {cats}% | {100 * a['aligned_seen']:.1f} / {100 * a['aligned_unseen']:.1f}% | {a['well_formed']:.1%} | {sbs} | {fid} |")
 
 every = []
