@@ -36,6 +36,16 @@ def test_pretrain_benchmark_script():
     assert [row[1].strip() for row in rows] == ['vae'] * 2 + ['clip'] * 4 + ['unet'] and all(float(row[4]) > 0 for row in rows)
     assert 'chunks of 16' in r.stdout
 
+def test_finetune_benchmark_script():
+    "bench/finetune.py at toy size: both arms, the loop's UNet step alone, and the caching ceiling computed from them."
+    r = run(sys.executable, 'bench/finetune.py', '--steps', '4', '--prompts', '8', '--batch-size', '8')
+    assert r.returncode == 0, r.stderr
+    ms = [float(l.rsplit('|', 2)[1].split()[0]) for l in r.stdout.splitlines() if l.endswith(' ms |')]
+    assert len(ms) == 3 and all(m > 0 for m in ms)  # this trainer, the loop, the loop's UNet step alone
+    assert ms[2] < ms[1]  # the encoding the loop repeats takes time
+    ceiling = next(l for l in r.stdout.splitlines() if l.startswith('the most caching can give'))
+    assert abs(float(ceiling.split()[-1].rstrip('x')) - ms[1] / ms[2]) < 0.1  # the table rounds to whole ms
+
 def test_label_commands(tmp_path):
     from rlhf_t2i.generate import render_folder
     from rlhf_t2i.prompts import build_prompt_set
