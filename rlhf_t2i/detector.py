@@ -308,6 +308,7 @@ class DetectorJudge:
     name = 'detector'
     fidelity_threshold = 0.5  # an image is well formed at fidelity >= this
     fidelity_is_proxy = True  # CLIP's quality prompts stand in for people's judgement
+    vocabs = ('paper',)  # the default; an instance judges the prompts of its `vocab`
     query = 'a photo of {a} {object}'  # the detector's text query
     color_prompt = 'a photo of {a} {color} {object}'  # CLIP's colour classes, on each box's crop
     background_prompt = 'a photo of {a} {object} {phrase}'  # CLIP's background classes, on the whole image
