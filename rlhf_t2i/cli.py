@@ -292,7 +292,7 @@ def cmd_reproduce(args):
         p = PROFILES[args.profile]
         print(f"profile {p.name}: {p.what}\nworld {p.world}; steps: {', '.join(s.name for s in steps(p.name, args.runs))}\n")
         print(plan_markdown(plan(args.profile, args.gpu_tflops), args.gpu_tflops)); return
-    res = reproduce(args.profile, args.runs, args.figures, args.only.split(',') if args.only else None, args.force, device=check_device(args.device), **models)
+    res = reproduce(args.profile, args.runs, args.figures, args.only.split(',') if args.only else None, args.force, device=str(check_device(args.device)), **models)
     print(f'{len(res["steps"])} steps done; figures and README.md in {res["figures"]} ({res["seconds"] / 60:.1f} min this run)')
 
 def add_evaluate_commands(sub):

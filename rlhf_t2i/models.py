@@ -289,11 +289,18 @@ def hub_snapshot(repo_id: str, what: str = 'model') -> Path:
         raise FileNotFoundError(f'{what} {repo_id!r} is not available here ({type(e).__name__}): give a local folder, or download it into the '
                                 f'Hugging Face cache on a machine with network (huggingface-cli download {repo_id}); nothing is downloaded at run time') from None
 
-def check_device(device='cpu') -> str:
-    "`device` as a string, or a clear error where it names CUDA and there is none."
-    d = str(device)
-    if d.startswith('cuda') and not torch.cuda.is_available(): raise ValueError(f'--device {d}: CUDA is not available on this machine (use cpu)')
-    if not (d == 'cpu' or d.startswith(('cuda', 'mps', 'xpu'))): raise ValueError(f'unknown device {d!r}: cpu, cuda or cuda:N')
+def check_device(
+    device,  # 'cpu', 'cuda', 'cuda:1', a torch.device, ...
+) -> torch.device:
+    "`device` as a `torch.device`; a `ValueError` naming it where this machine lacks it."
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f'unknown device {device!r}; use cpu or cuda') from None
+    if d.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ValueError(f'device {str(device)!r} asked for, but CUDA is not available here (torch {torch.__version__}); use device="cpu"')
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f'device {str(device)!r} asked for, but this machine has {torch.cuda.device_count()} CUDA device(s)')
+    elif d.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f'device {str(device)!r} asked for, but MPS is not available here')
     return d
 
 def _resolve(id_or_path, what: str):

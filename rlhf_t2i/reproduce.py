@@ -85,7 +85,6 @@ def _shapes_world(ctx: Run):
     render_grid(read_prompts(ctx.prompt_file('seen')), ctx.figures/'shapes_world.png', n=24)
 
 def _oracle(ctx: Run):
-    from rlhf_t2i.shapes import oracle_markdown
     (ctx.figures/'oracle.md').write_text(oracle_markdown(ctx.profile.oracle_reads))
 
 def _table2(ctx: Run):
