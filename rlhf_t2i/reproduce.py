@@ -89,7 +89,7 @@ def _oracle(ctx: Run):
 
 def _table2(ctx: Run):
     "The base model's images of the feedback set, labelled by two simulated labellers answering from the world's judge."
-    from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling, write_table2
+    from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling
     from rlhf_t2i.generate import generate_folder
     from rlhf_t2i.models import load_pipeline
     from rlhf_t2i.prompts import read_prompts
@@ -103,7 +103,6 @@ def _table2(ctx: Run):
 
 def _tiny_models(ctx: Run):
     "Tiny random models of the real classes (SD-like pipeline, CLIP, OWLv2) and a small captioned dataset, for the tiny profile."
-    from rlhf_t2i.models import tiny_paper_models
     tiny_paper_models(ctx.work/'models')
 
 def steps(profile: str = 'full', runs='runs') -> list:
