@@ -64,10 +64,11 @@ def cmd_generate(args):
 
 # %% ../nbs/99_cli.ipynb #04334de4
 def cmd_label_serve(args):
-    "Serve the labelling (and side-by-side) web app on loopback until Ctrl-C."
+    "Serve the labelling (and side-by-side) web app until Ctrl-C, on loopback unless --public."
     from rlhf_t2i.app import serve
     serve(args.data, args.db, host=args.host, port=args.port, labellers_per_image=args.labellers_per_image,
-          compare=args.compare or None, per_screen=args.per_screen, raters_per_query=args.raters_per_query)
+          compare=args.compare or None, per_screen=args.per_screen, raters_per_query=args.raters_per_query,
+          public=args.public)
 
 def cmd_label_add_labeller(args):
     "Add a labeller and print their token and the address to open."
@@ -123,6 +124,7 @@ def add_label_commands(sub):
     p.add_argument('--compare', nargs='+', default=None, help='image folder(s) holding two models, for side-by-side votes')
     p.add_argument('--per-screen', type=int, default=3, help='images of one prompt per labelling screen')
     p.add_argument('--raters-per-query', type=int, default=9, help='votes wanted per side-by-side prompt')
+    p.add_argument('--public', action='store_true', help='allow a --host other machines reach (tokens go in clear over HTTP: see docs/labelling.md for TLS)')
     p.set_defaults(func=cmd_label_serve)
     p = label.add_parser('add-labeller', help='add a labeller and print their token')
     p.add_argument('name', help='the labeller\'s name (unique)')
