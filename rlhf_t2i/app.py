@@ -55,7 +55,7 @@ async def _body(request: Request, timeout: float | None = None) -> dict:
     try: await asyncio.wait_for(read(), timeout)
     except asyncio.TimeoutError: raise HTTPException(408, f'the request body did not arrive within {timeout:g} s') from None
     except ClientDisconnect:  # nobody is left to answer: one line for whoever runs the server
-        _log.warning(f'{_client(request)} disconnected after sending {size} bytes of a request body')
+        _log.warning(f'{_client(request)} disconnected before sending the whole body of {request.method} {request.url.path}')
         raise HTTPException(400, 'the client disconnected before sending the whole body') from None
     try: body = json.loads(b''.join(chunks))
     except (ValueError, RecursionError): raise HTTPException(400, 'the request body is not valid JSON') from None  # UnicodeDecodeError is a ValueError
