@@ -101,16 +101,16 @@ def cmd_label_stats(args):
         print(f'-> {out}/table2.png, {out}/table2.json')
 
 def cmd_label_export(args):
-    "Export every label (with history and prompt fields) to Parquet or CSV."
+    "Export every label (with history and prompt fields), or with --votes every side-by-side vote, to Parquet or CSV."
     from rlhf_t2i.feedback import LabelStore
-    with LabelStore(args.db) as store: path = store.export_labels(args.out)
-    print(f'labels -> {path}')
+    with LabelStore(args.db) as store: path = (store.export_votes if args.votes else store.export_labels)(args.out)
+    print(f'{"votes" if args.votes else "labels"} -> {path}')
 
 def cmd_label_import(args):
-    "Import labels exported by `label export` (idempotent)."
+    "Import labels (or with --votes votes) exported by `label export` (idempotent)."
     from rlhf_t2i.feedback import LabelStore
-    with LabelStore(args.db) as store: n = store.import_labels(args.file)
-    print(f'{n} labels added to {args.db}')
+    with LabelStore(args.db) as store: n = (store.import_votes if args.votes else store.import_labels)(args.file)
+    print(f'{n} {"votes" if args.votes else "labels"} added to {args.db}')
 
 def add_label_commands(sub):
     "The `label` subcommands."
@@ -148,10 +148,12 @@ def add_label_commands(sub):
     p = label.add_parser('export', help='export labels to Parquet or CSV')
     p.add_argument('--db', required=True, help='SQLite label database')
     p.add_argument('--out', required=True, help='file to write: .parquet or .csv')
+    p.add_argument('--votes', action='store_true', help='export the side-by-side votes instead of the labels')
     p.set_defaults(func=cmd_label_export)
     p = label.add_parser('import', help='import labels from Parquet or CSV')
     p.add_argument('file', help='file written by `label export`')
     p.add_argument('--db', required=True, help='SQLite label database')
+    p.add_argument('--votes', action='store_true', help='the file holds side-by-side votes (label export --votes)')
     p.set_defaults(func=cmd_label_import)
 
 # %% ../nbs/99_cli.ipynb #7aa385d0
