@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from diffusers import DDPMScheduler
 from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling
 from rlhf_t2i.finetune import FinetuneConfig, finetune, model_rows
-from rlhf_t2i.generate import render_folder, shows_prompt
+from rlhf_t2i.worlds import render_folder, shows_prompt
 from rlhf_t2i.models import build_pipeline, load_pipeline
 from rlhf_t2i.prompts import build_prompt_set
 

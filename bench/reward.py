@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling
-from rlhf_t2i.generate import render_folder
+from rlhf_t2i.worlds import render_folder
 from rlhf_t2i.models import load_clip
 from rlhf_t2i.prompts import build_prompt_set, perturb
 from rlhf_t2i.reward import (EmbeddingCache, RewardConfig, RewardModel, _open_image, build_examples, image_embeddings, labelled_data,

@@ -6,13 +6,13 @@
 from __future__ import annotations
 import argparse, sys
 from pathlib import Path
-from .prompts import VOCABS, DEFAULT_PROPORTIONS, build_prompt_set, write_prompts, read_prompts, table1
+from .prompts import VOCABS, DEFAULT_PROPORTIONS, build_prompt_set, write_prompts, read_prompts, table1_markdown
 from .generate import SCHEDULERS
 
 # %% auto #0
-__all__ = ['parse_proportions', 'table1_markdown', 'cmd_prompts', 'cmd_render', 'cmd_generate', 'cmd_label_serve',
-           'cmd_label_add_labeller', 'cmd_label_simulate', 'cmd_label_stats', 'cmd_label_export', 'cmd_label_import',
-           'add_label_commands', 'cmd_pretrain', 'cmd_train_reward', 'cmd_score', 'add_reward_commands', 'cmd_finetune',
+__all__ = ['parse_proportions', 'cmd_prompts', 'cmd_render', 'cmd_generate', 'cmd_label_serve', 'cmd_label_add_labeller',
+           'cmd_label_simulate', 'cmd_label_stats', 'cmd_label_export', 'cmd_label_import', 'add_label_commands',
+           'cmd_pretrain', 'cmd_train_reward', 'cmd_score', 'add_reward_commands', 'cmd_finetune',
            'add_finetune_command', 'cmd_evaluate', 'cmd_best_of', 'cmd_reproduce', 'add_evaluate_commands',
            'build_parser', 'main']
 
@@ -21,12 +21,6 @@ def parse_proportions(text: str) -> dict:
     "Category proportions from 'count=0.25,color=0.25,...'."
     try: return {k.strip(): float(v) for k, v in (item.split('=') for item in text.split(','))}
     except ValueError: raise argparse.ArgumentTypeError(f'proportions must look like count=0.25,color=0.25, not {text!r}') from None
-
-def table1_markdown(prompts) -> str:
-    "Table 1 (example prompts per category) as a markdown table."
-    t = table1(prompts)
-    rows = ['| category | prompts | examples |', '|---|---|---|'] + [f'| {r.category} | {r.prompts} | {r.examples} |' for r in t.itertuples()]
-    return '\n'.join(rows) + '\n'
 
 def cmd_prompts(args):
     "Build a seeded prompt set, write it as JSONL, and print Table 1."
@@ -39,13 +33,9 @@ def cmd_prompts(args):
 # %% ../nbs/99_cli.ipynb #5888b60e
 def cmd_render(args):
     "Render shapes-world images that satisfy prompts of a file, as a titled grid."
-    from rlhf_t2i.shapes import render, scene_for_prompt
-    from rlhf_t2i.plots import image_grid
-    prompts = read_prompts(args.prompts)
-    prompts = prompts[::max(1, len(prompts) // args.n)][:args.n]  # spread over the file, so over its categories
-    images = [render(scene_for_prompt(p, args.seed + i), args.size) for i, p in enumerate(prompts)]
-    image_grid(images, [p.text for p in prompts], ncols=args.ncols, path=args.out)
-    print(f'{len(images)} images -> {args.out}')
+    from rlhf_t2i.worlds import render_grid
+    n = render_grid(read_prompts(args.prompts), args.out, args.n, args.size, args.ncols, args.seed)
+    print(f'{n} images -> {args.out}')
 
 # %% ../nbs/99_cli.ipynb #8bb7e43b
 def cmd_generate(args):
@@ -77,28 +67,27 @@ def cmd_label_add_labeller(args):
     print(f'labeller {args.name!r} token: {token}\nopen: http://{args.host}:{args.port}/?token={token}')
 
 def cmd_label_simulate(args):
-    "Label a folder with simulated labellers answering from the oracle, through the store's labelling calls."
+    "Label a folder with simulated labellers answering from a judge, through the store's labelling calls."
     from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling
+    from rlhf_t2i.worlds import get_world
+    judge = get_world(args.world, detector=args.detector, clip=args.clip).make_judge(args.judge, device=args.device)
     labellers = [SimulatedLabeller(f'sim{i}', flip=args.flip, skip=args.skip, seed=args.seed + i) for i in range(args.labellers)]
     with LabelStore(args.db) as store:
-        n = simulate_labelling(store, args.data, labellers, labellers_per_image=args.labellers_per_image)
+        n = simulate_labelling(store, args.data, labellers, labellers_per_image=args.labellers_per_image, judge=judge)
     print(f'{n} labels from {args.labellers} simulated labellers -> {args.db}')
 
 def cmd_label_stats(args):
     "Print Table 2 (good / bad / skip overall and per category) and inter-labeller agreement; optionally save them."
-    import json
     from rlhf_t2i.feedback import LabelStore, label_stats, agreement
-    from rlhf_t2i.plots import label_stats_figure
-    with LabelStore(args.db) as store: stats, agree = label_stats(store), agreement(store)
-    if stats['labels'].iloc[0] == 0: raise ValueError(f'{args.db} holds no labels')
+    from rlhf_t2i.reproduce import write_table2
+    with LabelStore(args.db) as store:
+        stats, agree = label_stats(store), agreement(store)
+        if stats['labels'].iloc[0] == 0: raise ValueError(f'{args.db} holds no labels')
+        if args.out: write_table2(store, args.out)
     print(stats.round(3).to_string(), '\n')
     for p in agree['pairs']: print(f"Cohen's kappa {p['a']} vs {p['b']}: {p['kappa']:.3f} on {p['images']} images (agreement {p['agreement']:.1%})")
     print(f"Fleiss' kappa: {agree['fleiss']['kappa']:.3f} on {agree['fleiss']['images']} images")
-    if args.out:
-        out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-        label_stats_figure(stats, out/'table2.png')
-        (out/'table2.json').write_text(json.dumps(dict(stats=stats.reset_index().to_dict('records'), agreement=agree), indent=1, default=float))
-        print(f'-> {out}/table2.png, {out}/table2.json')
+    if args.out: print(f'-> {args.out}/table2.png, {args.out}/table2.json')
 
 def cmd_label_export(args):
     "Export every label (with history and prompt fields), or with --votes every side-by-side vote, to Parquet or CSV."
@@ -132,12 +121,17 @@ def add_label_commands(sub):
     p.add_argument('--host', default='127.0.0.1', help='host of the printed address')
     p.add_argument('--port', type=int, default=8000, help='port of the printed address')
     p.set_defaults(func=cmd_label_add_labeller)
-    p = label.add_parser('simulate', help='label with simulated labellers answering from the shapes oracle')
+    p = label.add_parser('simulate', help="label with simulated labellers answering from a judge (the world's: shapes world's oracle)")
     p.add_argument('--data', required=True, help='image folder to label')
     p.add_argument('--db', required=True, help='SQLite label database')
     p.add_argument('--labellers', type=int, default=2, help='number of simulated labellers')
     p.add_argument('--labellers-per-image', type=int, default=2, help='labels wanted per image')
-    p.add_argument('--flip', type=float, default=0.1, help='probability a labeller answers the opposite of the oracle')
+    p.add_argument('--flip', type=float, default=0.1, help='probability a labeller answers the opposite of the judge')
+    p.add_argument('--world', default='shapes', help='world whose judge answers: shapes (the oracle) or paper (the detector judge)')
+    p.add_argument('--judge', default=None, help="judge by name instead of the world's: shapes, detector or people")
+    p.add_argument('--detector', default=None, help="the detector judge's OWLv2 / OWL-ViT: a local folder or a hub id in the local cache")
+    p.add_argument('--clip', default=None, help="the detector judge's CLIP: a local folder or a hub id in the local cache")
+    p.add_argument('--device', default='cpu', help='where the judge runs: cpu or cuda')
     p.add_argument('--skip', type=float, default=0.05, help='probability a labeller skips an image')
     p.add_argument('--seed', type=int, default=0, help='seed of the first labeller (then +1)')
     p.set_defaults(func=cmd_label_simulate)
@@ -180,7 +174,9 @@ def cmd_train_reward(args):
 def cmd_score(args):
     "Score the images of --data with the reward model in --reward (or the oracle); write --name (rewards.jsonl) beside them."
     from rlhf_t2i.reward import load_reward, score_folder
-    path = score_folder(load_reward(args.reward, args.backbone, args.device or 'cpu'), args.data, args.batch_size, name=args.name)
+    from rlhf_t2i.worlds import get_world
+    judge = get_world(args.world).make_judge(args.judge, device=args.device or 'cpu') if args.reward == 'oracle' else None
+    path = score_folder(load_reward(args.reward, args.backbone, args.device or 'cpu', judge=judge), args.data, args.batch_size, name=args.name)
     print(f'wrote {path}')
 
 def add_reward_commands(sub):
@@ -202,9 +198,11 @@ def add_reward_commands(sub):
     p.set_defaults(func=cmd_train_reward)
 
     p = sub.add_parser('score', help='score an image folder with a reward model (writes rewards.jsonl beside it)')
-    p.add_argument('--reward', required=True, help="reward model folder (rlhf-t2i train-reward), or 'oracle' (shapes world's ground truth)")
+    p.add_argument('--reward', required=True, help="reward model folder (rlhf-t2i train-reward), or 'oracle': the world's judge as the reward (shapes world's ground truth)")
     p.add_argument('--data', required=True, help='image folder to score (rlhf-t2i generate)')
     p.add_argument('--backbone', default=None, help='CLIP to load instead of the one the reward names (must have the same weights)')
+    p.add_argument('--world', default='shapes', help="with --reward oracle: the world whose judge scores")
+    p.add_argument('--judge', default=None, help="with --reward oracle: a judge by name instead of the world's")
     p.add_argument('--batch-size', type=int, default=256, help='images per CLIP call')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cpu)')
     p.add_argument('--name', default='rewards.jsonl', help="file to write beside the images; fine-tuning reads it with --rewards-file")
@@ -230,8 +228,8 @@ def add_finetune_command(sub):
     p.add_argument('--labelled', default=None, help='image folder of labelled images (with rewards.jsonl from rlhf-t2i score)')
     p.add_argument('--db', default=None, help='label store of the labelled images')
     p.add_argument('--scored', default=None, help='image folder of unlabelled images scored by the reward (rewards.jsonl)')
-    p.add_argument('--pretrain', default='shapes', help="pre-training data: 'shapes' (the web corpus) or a captioned image folder")
-    p.add_argument('--pretrain-images', type=int, default=4096, help="images of the shapes web corpus to use with --pretrain shapes")
+    p.add_argument('--pretrain', default='shapes', help="pre-training data: a world's D_pre by its name (shapes: the web corpus), a captioned image folder, or a datasets id / path")
+    p.add_argument('--pretrain-images', type=int, default=4096, help="items of a world's D_pre or of a dataset to use (a captioned folder is used whole)")
     p.add_argument('--no-resume', action='store_true', help='start over even if --out holds checkpoints')
     p.add_argument('--variant', choices=sorted(VARIANTS), default=None, help='training data: labelled, labelled+scored, full (the paper), filtered')
     p.add_argument('--max-train-steps', dest='max_train_steps', type=int, default=None, help='optimizer steps (default 500)')
@@ -291,8 +289,14 @@ def cmd_best_of(args):
 
 def cmd_reproduce(args):
     "Run every stage and experiment of a profile in order, resuming; write the figures and figures/README.md."
-    from rlhf_t2i.reproduce import reproduce
-    res = reproduce(args.profile, args.runs, args.figures, args.only.split(',') if args.only else None, args.force)
+    from rlhf_t2i.reproduce import PROFILES, plan, plan_markdown, reproduce, steps
+    from rlhf_t2i.models import check_device
+    models = {k: getattr(args, k) for k in ('pipeline', 'clip', 'detector', 'pretrain', 'reference') if getattr(args, k) is not None}
+    if args.dry_run:
+        p = PROFILES[args.profile]
+        print(f"profile {p.name}: {p.what}\nworld {p.world}; steps: {', '.join(s.name for s in steps(p.name, args.runs))}\n")
+        print(plan_markdown(plan(args.profile, args.gpu_tflops), args.gpu_tflops)); return
+    res = reproduce(args.profile, args.runs, args.figures, args.only.split(',') if args.only else None, args.force, device=str(check_device(args.device)), **models)
     print(f'{len(res["steps"])} steps done; figures and README.md in {res["figures"]} ({res["seconds"] / 60:.1f} min this run)')
 
 def add_evaluate_commands(sub):
@@ -317,11 +321,21 @@ def add_evaluate_commands(sub):
     p.set_defaults(func=cmd_best_of)
 
     p = sub.add_parser('reproduce', help='run every stage and experiment notebook of a profile, resuming, and write figures/README.md')
-    p.add_argument('--profile', choices=['quick', 'full'], default='full', help='quick: smoke sizes (about 10 min); full: the paper\'s (make reproduce)')
+    p.add_argument('--profile', choices=['quick', 'full', 'tiny', 'paper'], default='full',
+                   help="quick: shapes world at smoke sizes; full: shapes world at the paper's proportions (make reproduce); "
+                        "tiny: the paper's world on tiny random models (CI); paper: the paper's sizes on GPUs")
     p.add_argument('--runs', default='runs', help='folder for executed notebooks and intermediate data')
     p.add_argument('--figures', default=None, help='figures folder (default: figures/ for full, RUNS/reproduce/quick/figures for quick)')
     p.add_argument('--only', default=None, help='comma-separated step names to run (default: all)')
     p.add_argument('--force', action='store_true', help='rerun steps recorded as done')
+    p.add_argument('--dry-run', action='store_true', help='print the steps and, for paper scale, each stage\'s sizes and estimated GPU-hours; run nothing')
+    p.add_argument('--gpu-tflops', type=float, default=300.0, help='sustained TFLOP/s of one GPU for the --dry-run estimates')
+    p.add_argument('--device', default='cpu', help='where generation, scoring and judging run: cpu, cuda or cuda:N')
+    p.add_argument('--pipeline', default=None, help="the base text-to-image pipeline: a local folder or hub id (default: the world's)")
+    p.add_argument('--clip', default=None, help="the reward's frozen CLIP (default: the world's)")
+    p.add_argument('--detector', default=None, help="the detector judge's OWLv2 / OWL-ViT (default: the world's)")
+    p.add_argument('--pretrain', default=None, help="D_pre: a captioned image folder or a datasets id / path (the paper world has none by default)")
+    p.add_argument('--reference', default=None, help="the Fréchet distance's real images: a captioned image folder or a datasets id / path")
     p.set_defaults(func=cmd_reproduce)
 
 # %% ../nbs/99_cli.ipynb #6a5e7f5a

@@ -13,12 +13,12 @@ from scipy import linalg
 from .feedback import SIDES, LabelStore
 from .generate import read_metadata
 from .prompts import CATEGORIES
-from .reward import oracle_truth
+from .worlds import get_judge, judge_folder
 
 # %% auto #0
 __all__ = ['BALANCED', 'WIN_FRACTION', 'SimulatedRater', 'image_sets', 'alignment_summary', 'aligned_difference', 'eval_prompts',
            'draw_sets', 'default_raters', 'simulate_votes', 'side_by_side', 'win_rates', 'frechet_distance',
-           'image_features', 'reference_images', 'best_of_n']
+           'image_features', 'best_of_n']
 
 # %% ../nbs/09_evaluate.ipynb #1427adaa
 @dataclass(frozen=True)
@@ -45,25 +45,24 @@ class SimulatedRater:
                 self._side(rng, left['fidelity'], right['fidelity'], self.fidelity_margin))
 
 # %% ../nbs/09_evaluate.ipynb #c006ec66
-def image_sets(*folders) -> pd.DataFrame:
-    "One row per (model, prompt) of the images in `folders`: prompt fields, images, oracle `alignment` share, mean `fidelity`, `well_formed` share."
-    from rlhf_t2i.shapes import FIDELITY_THRESHOLD
+def image_sets(*folders, judge='shapes') -> pd.DataFrame:
+    "One row per (model, prompt) of the images in `folders`: prompt fields, images, the judge's `alignment` share, mean `fidelity`, `well_formed` share."
     if not folders: raise ValueError('image_sets needs at least one image folder')
-    df = pd.concat([oracle_truth(f) for f in folders], ignore_index=True)
-    df['well_formed'] = df.fidelity >= FIDELITY_THRESHOLD
+    judge = get_judge(judge)
+    df = pd.concat([judge_folder(judge, f) for f in folders], ignore_index=True)
     keys = ['model', 'prompt', 'category', 'seen']
     return (df.groupby(keys, sort=True).agg(images=('path', list), alignment=('truth', 'mean'), fidelity=('fidelity', 'mean'),
                                             well_formed=('well_formed', 'mean')).reset_index())
 
 def alignment_summary(sets: pd.DataFrame) -> dict:
-    "Oracle `aligned` and `well_formed` shares of one model's `image_sets` rows, alignment per category and on seen / unseen prompts."
+    "The judge's `aligned` and `well_formed` shares of one model's `image_sets` rows, alignment per category and on seen / unseen prompts."
     return dict(aligned=sets.alignment.mean(), well_formed=sets.well_formed.mean(),
                 **{f'aligned {c}': sets[sets.category == c].alignment.mean() for c in sorted(sets.category.unique())},
                 aligned_seen=sets[sets.seen].alignment.mean(), aligned_unseen=sets[~sets.seen].alignment.mean())
 
 # %% ../nbs/09_evaluate.ipynb #3acdeb8c
 def aligned_difference(sets: pd.DataFrame, model: str, baseline: str, n_boot: int = 1000, seed: int = 0) -> dict:
-    "`model` minus `baseline` in oracle `aligned` and `well_formed` shares over the prompts both have, with bootstrap 95% intervals over prompts."
+    "`model` minus `baseline` in the judge's `aligned` and `well_formed` shares over the prompts both have, with bootstrap 95% intervals over prompts."
     by = {m: sets[sets.model == m].set_index('prompt')[['alignment', 'well_formed']] for m in (model, baseline)}
     shared = by[model].index.intersection(by[baseline].index)
     if not len(shared): raise ValueError(f'models {model!r} and {baseline!r} share no prompt')
@@ -75,12 +74,12 @@ def aligned_difference(sets: pd.DataFrame, model: str, baseline: str, n_boot: in
 # %% ../nbs/09_evaluate.ipynb #971e77cd
 BALANCED = {c: 0.25 for c in CATEGORIES}
 
-def eval_prompts(n_seen: int = 60, n_unseen: int = 60, seed: int = 1000) -> list:
-    "The evaluation prompt set: `n_seen` prompts of seen objects and `n_unseen` of unseen ones, balanced over the categories."
+def eval_prompts(n_seen: int = 60, n_unseen: int = 60, seed: int = 1000, vocab: str = 'shapes') -> list:
+    "The evaluation prompt set of `vocab`: `n_seen` prompts of seen objects and `n_unseen` of unseen ones, balanced over the categories."
     from rlhf_t2i.prompts import build_prompt_set
-    return build_prompt_set('shapes', n_seen, BALANCED, 'seen', seed) + build_prompt_set('shapes', n_unseen, BALANCED, 'unseen', seed + 1)
+    return build_prompt_set(vocab, n_seen, BALANCED, 'seen', seed) + build_prompt_set(vocab, n_unseen, BALANCED, 'unseen', seed + 1)
 
-def draw_sets(models: dict, prompts, work, per_prompt: int = 4, seed: int = 1000, progress: bool = True) -> dict:
+def draw_sets(models: dict, prompts, work, per_prompt: int = 4, seed: int = 1000, progress: bool = True, device='cpu') -> dict:
     "Image folders `work`/<name> of `per_prompt` images a prompt from each pipeline of `models` (name -> id or folder), same seeds."
     from rlhf_t2i.generate import generate_folder
     from rlhf_t2i.models import load_pipeline
@@ -88,7 +87,7 @@ def draw_sets(models: dict, prompts, work, per_prompt: int = 4, seed: int = 1000
     for name, model in models.items():
         folder = Path(work)/name
         if len(read_metadata(folder)) < len(prompts) * per_prompt:
-            pipe = load_pipeline(model); pipe.set_progress_bar_config(disable=True)
+            pipe = load_pipeline(model, device=device); pipe.set_progress_bar_config(disable=True)
             generate_folder(pipe, prompts, folder, per_prompt, seed=seed, model_id=name, progress=progress)
         folders[name] = folder
     return folders
@@ -191,11 +190,6 @@ def image_features(images, clip='shapes', batch_size: int = 256) -> np.ndarray:
     ims = [_open_image(im) if isinstance(im, (str, Path)) else im for im in images]
     return image_embeddings(model, processor, ims, batch_size).numpy()
 
-def reference_images(n: int = 2000, seed: int = 1) -> list:
-    "`n` web-corpus images, the real data of shapes world (the MS-COCO analogue), as arrays."
-    from rlhf_t2i.shapes import WebCorpus
-    corpus = WebCorpus(n, seed=seed)
-    return [corpus[i]['image'] for i in range(n)]
 
 # %% ../nbs/09_evaluate.ipynb #c1cdf4b1
 def best_of_n(scored, out, k: int = 4, model_id: str | None = None) -> Path:

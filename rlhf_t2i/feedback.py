@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 from .prompts import CATEGORIES, parse_prompt, prompt_from_dict
-from .shapes import ATTRIBUTES, alignment, parse_image
+from .worlds import ATTRIBUTES, get_judge
 try: import fcntl
 except ImportError: fcntl = None  # not on Windows: `lock_for_server` says so
 
@@ -483,9 +483,9 @@ LabelStore.export_votes, LabelStore.import_votes = _export_votes, _import_votes
 # %% ../nbs/05_feedback.ipynb #e0d6d8f8
 @dataclass(frozen=True)
 class SimulatedLabeller:
-    "A labeller that answers from the shapes oracle, with noise."
+    "A labeller that answers from a judge's verdicts, with noise."
     name: str  # its name in the store
-    flip: float = 0.1  # probability of answering the opposite of the oracle
+    flip: float = 0.1  # probability of answering the opposite of the judge
     skip: float = 0.05  # probability of skipping an image
     seed: int = 0
     lenient: tuple = ()  # attributes it does not check, e.g. ('count',)
@@ -496,7 +496,7 @@ class SimulatedLabeller:
         if bad := [a for a in self.lenient if a not in ATTRIBUTES]: raise ValueError(f'unknown attributes {bad}; known: {ATTRIBUTES}')
 
     def answer(self, image_id: str, checks: dict) -> str:
-        "Good, bad or skip for image `image_id`, given the oracle's per-attribute `checks` (`alignment`'s result)."
+        "Good, bad or skip for image `image_id`, given the judge's per-attribute `checks` (attribute -> True, False or None)."
         rng = random.Random(f'{self.name}|{self.seed}|{image_id}')
         if rng.random() < self.skip: return 'skip'
         good = all(v for k, v in checks.items() if k in ATTRIBUTES and k not in self.lenient and v is not None)
@@ -504,22 +504,23 @@ class SimulatedLabeller:
         return 'good' if good else 'bad'
 
 # %% ../nbs/05_feedback.ipynb #9ba9cfb7
-def simulate_labelling(store: LabelStore, data_dir, labellers, labellers_per_image: int = 2, per_screen: int = 3) -> int:
-    "Label the images of `data_dir` with simulated `labellers` through the store's labelling calls; returns labels added."
+def simulate_labelling(store: LabelStore, data_dir, labellers, labellers_per_image: int = 2, per_screen: int = 3, judge='shapes') -> int:
+    "Label the images of `data_dir` with simulated `labellers`, answering from `judge`, through the store's labelling calls; returns labels added."
+    judge = get_judge(judge)
     store.register_images(data_dir)
     known = set(store.labellers())
     for lab in labellers:
         if lab.name not in known: store.add_labeller(lab.name)  # a simulated labeller needs no token
-    oracle, added, active = {}, 0, list(labellers)
+    verdicts, added, active = {}, 0, list(labellers)
     while active:
         for lab in list(active):
             screen = store.next_screen(lab.name, per_screen, labellers_per_image)
             if not screen: active.remove(lab); continue
+            if new := [store.image(i) for i in screen if i not in verdicts]:
+                v = judge.judge([im['path'] for im in new], [prompt_from_dict(dict(im, text=im['prompt'])) for im in new])
+                verdicts.update({im['image_id']: {a: row[f'{a}_right'] for a in ATTRIBUTES} for im, (_, row) in zip(new, v.iterrows())})
             for image_id in screen:
-                if image_id not in oracle:
-                    im = store.image(image_id)
-                    with Image.open(im['path']) as pil: oracle[image_id] = alignment(parse_image(pil.convert('RGB')), prompt_from_dict(dict(im, text=im['prompt'])))
-                store.add_label(lab.name, image_id, lab.answer(image_id, oracle[image_id]), request_id=f'sim:{image_id}')
+                store.add_label(lab.name, image_id, lab.answer(image_id, verdicts[image_id]), request_id=f'sim:{image_id}')
                 added += 1
     return added
 

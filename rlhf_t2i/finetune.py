@@ -15,11 +15,11 @@ from tqdm.auto import tqdm
 from safetensors.torch import load_file, save_file
 from .generate import read_metadata
 from .pretrain import encode_text, min_snr_weights
+from .worlds import WORLDS, World, captioned_folder, get_world
 
 # %% auto #0
-__all__ = ['VARIANTS', 'ORACLE_REWARDS', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows',
-           'cached_encoding', 'FinetuneConfig', 'shapes_pretrain_folder', 'finetune', 'draw_unlabelled',
-           'finetune_experiment']
+__all__ = ['VARIANTS', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows', 'cached_encoding',
+           'FinetuneConfig', 'finetune']
 
 # %% ../nbs/08_finetune.ipynb #4d7e316b
 def _rewards_of(folder, name: str = 'rewards.jsonl') -> dict:
@@ -88,11 +88,11 @@ def filtered(rows: pd.DataFrame, threshold: float = 0.5, top: float | None = Non
     return keep.assign(weight=1.0).reset_index(drop=True)
 
 # %% ../nbs/08_finetune.ipynb #76f3afbb
-def weight_on_aligned(rows: pd.DataFrame) -> dict:
-    "The oracle-aligned share of D_model `rows` (shapes prompts), the share of the weight they carry, and the weights' AUC."
+def weight_on_aligned(rows: pd.DataFrame, judge='shapes') -> dict:
+    "The share of D_model `rows` that `judge` reads as aligned, the share of the weight they carry, and the weights' AUC."
     from sklearn.metrics import roc_auc_score
-    from rlhf_t2i.reward import OracleReward
-    aligned = OracleReward().score(list(rows.path), list(rows.prompt)) > 0.5
+    from rlhf_t2i.reward import JudgeReward
+    aligned = JudgeReward(judge).score(list(rows.path), list(rows.prompt)) > 0.5
     w = rows.weight.to_numpy(float)
     auc = roc_auc_score(aligned, w) if 0 < aligned.sum() < len(w) else float('nan')  # undefined without both kinds
     return dict(images=len(rows), aligned=float(aligned.mean()), weight_on_aligned=float(w[aligned].sum() / w.sum()), auc=float(auc))
@@ -177,23 +177,6 @@ class FinetuneConfig:
         if not 0 <= self.caption_dropout < 1: raise ValueError(f'caption_dropout must be in [0, 1), not {self.caption_dropout}')
         if not 0 <= self.pretrain_fraction < 1: raise ValueError(f'pretrain_fraction must be in [0, 1), not {self.pretrain_fraction}')
 
-# %% ../nbs/08_finetune.ipynb #c35c3497
-def shapes_pretrain_folder(folder, n: int = 4096, seed: int = 1) -> Path:
-    "An image folder of `n` web-corpus images and their noisy captions (written once; reused when complete)."
-    from PIL import Image
-    from rlhf_t2i.shapes import WebCorpus
-    folder = Path(folder)
-    if len(read_metadata(folder)) == n: return folder
-    (folder/'images').mkdir(parents=True, exist_ok=True)
-    corpus, rows = WebCorpus(n, seed=seed), []
-    for i in range(n):
-        item = corpus[i]
-        Image.fromarray((item['image'] * 255 + 0.5).astype(np.uint8)).save(folder/f'images/{i:06d}.png')
-        rows.append(dict(file_name=f'images/{i:06d}.png', text=item['caption']))
-    tmp = folder/'metadata.jsonl.tmp'
-    tmp.write_text(''.join(json.dumps(r) + '\n' for r in rows)); os.replace(tmp, folder/'metadata.jsonl')
-    return folder
-
 # %% ../nbs/08_finetune.ipynb #406f4954
 def _step_generator(seed: int, step: int, micro: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + step * 1_009 + micro)
@@ -223,7 +206,7 @@ def _checkpoints(out: Path) -> list:
 
 def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, config: FinetuneConfig = FinetuneConfig(),
              resume: bool = True, progress: bool = True, pretrain_images: int = 4096, stop_after: int | None = None) -> dict:
-    "Fine-tune `model`'s UNet on D_model (labelled / scored folders) and D_pre ('shapes' or a captioned folder) into `out`."
+    "Fine-tune `model`'s UNet on D_model (labelled / scored folders) and D_pre (a captioned folder, or a world or its name) into `out`."
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration
     from diffusers import DDPMScheduler, StableDiffusionPipeline
@@ -241,9 +224,10 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
     if v['filtered']: rows = filtered(rows, c.filter_threshold, c.filter_top)
     pre_rows = None
     if v['pretrain']:
-        if pretrain is None: raise ValueError(f"variant {c.variant!r} needs pre-training data: 'shapes' or a captioned image folder")
-        with accelerator.main_process_first():  # one process writes the shapes folder; the others then find it complete
-            pre_dir = shapes_pretrain_folder(out/'pretrain-data', pretrain_images) if pretrain == 'shapes' else pretrain
+        if pretrain is None: raise ValueError(f"variant {c.variant!r} needs pre-training data: a captioned image folder, or a world such as 'shapes'")
+        with accelerator.main_process_first():  # one process writes the world's D_pre; the others then find it complete
+            if isinstance(pretrain, World) or str(pretrain) in WORLDS: pre_dir = get_world(pretrain).pretrain_folder(out/'pretrain-data', pretrain_images)
+            else: pre_dir = captioned_folder(pretrain, out/'pretrain-data', pretrain_images)
         pre_rows = pretrain_rows(pre_dir)
     pipe = load_pipeline(model, device=accelerator.device)
     pipe.set_progress_bar_config(disable=True)
@@ -360,68 +344,3 @@ def _log_samples(accelerator, pipe, unet, prompts, step):
     unet.train(was)
     tracker = accelerator.get_tracker('tensorboard', unwrap=True)
     tracker.add_images('samples', images, step, dataformats='NHWC')
-
-# %% ../nbs/08_finetune.ipynb #82595c40
-ORACLE_REWARDS = 'rewards-oracle.jsonl'  # the oracle's scores, beside the reward's rewards.jsonl
-
-def draw_unlabelled(folder, model, reward, train_prompts: int, per_prompt: int, labelled_per_prompt: int, seed: int = 0,
-                    oracle: bool = False, start_from=None, progress: bool = True) -> Path:
-    "`per_prompt` images of each of the `train_prompts` seen-object prompts drawn by `model` into `folder` and scored by `reward`."
-    # labelled_per_prompt: the labelled images drew image seeds seed..; these start after them, as the paper's 16K unlabelled images
-    from rlhf_t2i.generate import generate_folder
-    from rlhf_t2i.models import load_pipeline
-    from rlhf_t2i.reward import load_reward, score_folder, training_prompts
-    folder = Path(folder)
-    if len(read_metadata(folder)) < train_prompts * per_prompt:  # a rerun need not load the pipeline
-        if start_from is not None and not folder.exists():
-            shutil.copytree(start_from, folder, ignore=shutil.ignore_patterns('rewards*.jsonl'))
-        pipe = load_pipeline(model); pipe.set_progress_bar_config(disable=True)
-        generate_folder(pipe, training_prompts(train_prompts, seed), folder, per_prompt,
-                        seed=seed + labelled_per_prompt, model_id=str(model), progress=progress)
-    for name, scorer in [('rewards.jsonl', reward)] + [(ORACLE_REWARDS, 'oracle')] * oracle:
-        if not (folder/name).exists():
-            score_folder(load_reward(scorer) if isinstance(scorer, (str, Path)) else scorer, folder, progress=progress, name=name)
-    return folder
-
-# %% ../nbs/08_finetune.ipynb #4c2442bd
-def finetune_experiment(work, model='shapes', variants=('full',), train_prompts: int = 600, per_prompt: int = 4,
-                        unlabelled_per_prompt: int = 4, labellers: int = 2, flip: float = 0.1, skip: float = 0.05,
-                        reward_epochs: int = 100, config: FinetuneConfig = FinetuneConfig(), pretrain_images: int = 4096,
-                        seed: int = 0, progress: bool = True, oracle_variants=()) -> dict:
-    "Labelled and unlabelled samples of `model`, a reward model, and a fine-tuned model per variant, all under `work`."
-    # oracle_variants: variants trained again on the oracle's scores instead of the reward's ('<variant>-oracle'), the method's ceiling
-    from dataclasses import replace
-    from rlhf_t2i.reward import REWARD_CONFIG, RewardConfig, fit_reward, load_reward, reward_experiment_data, score_folder
-    work, model = Path(work), str(model)
-    made_with = json.loads(json.dumps(dict(  # as it reads back from experiment.json (tuples become lists)
-        model=model, train_prompts=train_prompts, per_prompt=per_prompt, unlabelled_per_prompt=unlabelled_per_prompt, labellers=labellers,
-        flip=flip, skip=skip, reward_epochs=reward_epochs, pretrain_images=pretrain_images, seed=seed,
-        config={k: v for k, v in asdict(config).items() if k not in ('variant', 'rewards_file')})))
-    record = work/'experiment.json'
-    if record.exists():
-        old = json.loads(record.read_text())
-        defaults = json.loads(json.dumps(asdict(FinetuneConfig())))  # a setting added since the record was written counts as its default
-        old['config'] = {**{k: defaults[k] for k in made_with['config']}, **old.get('config', {})}
-        if old != made_with:
-            changed = sorted(k for k in made_with if old.get(k) != made_with[k])
-            raise ValueError(f'{work} holds an experiment made with other parameters ({", ".join(changed)}): use another work folder or delete it')
-    work.mkdir(parents=True, exist_ok=True); record.write_text(json.dumps(made_with, indent=1))
-    data = reward_experiment_data(work/'feedback', 'generated', model, train_prompts, per_prompt, eval_prompts=30, eval_per_prompt=4,
-                                  labellers=labellers, flip=flip, skip=skip, seed=seed, progress=progress)
-    labelled, db, reward_dir = data['train_dir'], data['db'], work/'reward'
-    if not (reward_dir/REWARD_CONFIG).exists():
-        fit_reward(db, labelled, reward_dir, config=RewardConfig(max_epochs=reward_epochs, seed=seed), progress=progress)
-    reward = load_reward(reward_dir)
-    unlabelled = draw_unlabelled(work/'unlabelled', model, reward, train_prompts, unlabelled_per_prompt, per_prompt, seed,
-                                 oracle=bool(oracle_variants), progress=progress)
-    if not (labelled/'rewards.jsonl').exists(): score_folder(reward, labelled, progress=progress)
-    if oracle_variants and not (labelled/ORACLE_REWARDS).exists(): score_folder(load_reward('oracle'), labelled, progress=progress, name=ORACLE_REWARDS)
-    models = {}
-    for name, v, rewards_file in [(v, v, 'rewards.jsonl') for v in variants] + [(f'{v}-oracle', v, ORACLE_REWARDS) for v in oracle_variants]:
-        out = work/f'finetune-{name}'
-        if not (out/'finetune.json').exists():
-            finetune(model, out, labelled, db, unlabelled, 'shapes', replace(config, variant=v, rewards_file=rewards_file), progress=progress,
-                     pretrain_images=pretrain_images)
-        models[name] = out
-    return dict(labelled=labelled, db=db, unlabelled=unlabelled, reward=reward_dir, models=models,
-                reward_info=json.loads((reward_dir/REWARD_CONFIG).read_text()))

@@ -12,7 +12,7 @@ from .prompts import perturb, read_prompts
 
 # %% auto #0
 __all__ = ['SHAPES_SAMPLER', 'SCHEDULERS', 'generate_images', 'use_scheduler', 'image_seed', 'image_id', 'metadata_row',
-           'read_metadata', 'generate_folder', 'render_folder', 'shows_prompt']
+           'read_metadata', 'generate_folder', 'merge_parts']
 
 # %% ../nbs/04_generate.ipynb #c98d2e81
 # DDIM, 20 steps (30 or 50 change nothing measurable); guidance trades fidelity for alignment: 2.5 draws 91% well formed and 27%
@@ -60,15 +60,26 @@ def metadata_row(prompt, seed: int, model_id: str = 'shapes', sampler: dict | No
     return dict(file_name=f'images/{iid}.png', image_id=iid, prompt=prompt.text, **fields, seed=seed, model=model_id, sampler=sampler or {})
 
 def read_metadata(folder) -> list:
-    "The rows of `folder`/metadata.jsonl whose image file exists; a torn last line (a killed run) is dropped."
-    path = Path(folder)/'metadata.jsonl'
-    if not path.exists(): return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try: row = json.loads(line)
-        except json.JSONDecodeError: continue
-        if (Path(folder)/row['file_name']).exists(): rows.append(row)
+    "The rows of `folder`/metadata.jsonl (and of the part files of a killed multi-process run) whose image file exists; torn lines are dropped."
+    rows, seen = [], set()
+    for path in [Path(folder)/'metadata.jsonl', *sorted(Path(folder).glob('metadata.part*.jsonl'))]:
+        if not path.exists(): continue
+        for line in path.read_text().splitlines():
+            try: row = json.loads(line)
+            except json.JSONDecodeError: continue
+            if row.get('image_id') not in seen and (Path(folder)/row['file_name']).exists(): rows.append(row); seen.add(row.get('image_id'))
     return rows
+
+def _processes(process_index, num_processes) -> tuple:
+    "(index, count, state): this process's place among the launched ones (accelerate's), or the ones given."
+    if num_processes is not None: return process_index or 0, num_processes, None
+    import os
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1:  # under `accelerate launch` / torchrun
+        from accelerate import PartialState
+        from accelerate.utils import parse_flag_from_env
+        state = PartialState(cpu=parse_flag_from_env('ACCELERATE_USE_CPU'))  # as `Accelerator` reads it: CPU processes over gloo
+        return state.process_index, state.num_processes, state
+    return 0, 1, None
 
 def _save_png(image: np.ndarray, path: Path):
     from PIL import Image
@@ -77,21 +88,26 @@ def _save_png(image: np.ndarray, path: Path):
     os.replace(tmp, path)  # atomic: the file is whole or absent
 
 def generate_folder(pipe, prompts, out, per_prompt: int = 4, seed: int = 0, batch_size: int = 64, model_id: str = 'shapes',
-                    progress: bool = True, **sampler) -> int:
-    "Draw `per_prompt` images of each prompt into image folder `out`, resuming; returns how many were drawn now."
+                    progress: bool = True, process_index: int | None = None, num_processes: int | None = None, **sampler) -> int:
+    "Draw `per_prompt` images of each prompt into image folder `out`, resuming, this process's share of them; returns how many it drew."
+    # process_index / num_processes: this process's share (default: accelerate's, under `accelerate launch`; else all)
     prompts = read_prompts(prompts) if isinstance(prompts, (str, Path)) else list(prompts)
     if per_prompt < 1: raise ValueError(f'per_prompt must be at least 1, not {per_prompt}')
+    rank, world, state = _processes(process_index, num_processes)
     out = Path(out); (out/'images').mkdir(parents=True, exist_ok=True)
     rows = read_metadata(out)
-    (out/'metadata.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))  # drop a torn line and orphans
     done = {r['image_id'] for r in rows}
-    todo = [(p, s) for p in prompts for s in (image_seed(p, seed, i) for i in range(per_prompt)) if image_id(p, s) not in done]
+    order = [(p, s) for p in prompts for s in (image_seed(p, seed, i) for i in range(per_prompt))]
+    todo = [x for x in order if image_id(*x) not in done]
+    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)][rank::world]  # whole batches: the same numbers as one process
+    if state: state.wait_for_everyone()  # every process has read the folder before any writes to it
     sampler = {**SHAPES_SAMPLER, **sampler}
     recorded = {**sampler, 'scheduler': type(pipe.scheduler).__name__}
-    bar = tqdm(total=len(todo), desc=f'generating into {out}', disable=not progress)
-    with open(out/'metadata.jsonl', 'a') as meta:
-        for i in range(0, len(todo), batch_size):
-            batch = todo[i:i + batch_size]
+    mine = out/('metadata.jsonl' if world == 1 else f'metadata.part{rank}.jsonl')
+    if world == 1: mine.write_text(''.join(json.dumps(r) + '\n' for r in rows))  # drop a torn line and orphans
+    bar = tqdm(total=sum(map(len, batches)), desc=f'generating into {out}', disable=not progress)
+    with open(mine, 'a') as meta:
+        for batch in batches:
             images = generate_images(pipe, [p for p, _ in batch], [s for _, s in batch], batch_size, progress=False, **sampler)
             for (p, s), im in zip(batch, images):
                 row = metadata_row(p, s, model_id, recorded)
@@ -100,23 +116,20 @@ def generate_folder(pipe, prompts, out, per_prompt: int = 4, seed: int = 0, batc
             meta.flush(); os.fsync(meta.fileno())
             bar.update(len(batch))
     bar.close()
-    return len(todo)
+    if state: state.wait_for_everyone()
+    if world > 1 and rank == 0: merge_parts(out, order)
+    if state: state.wait_for_everyone()
+    return sum(map(len, batches))
 
-# %% ../nbs/04_generate.ipynb #2fba64fb
-def render_folder(prompts, out, per_prompt: int = 4, wrong: int = 0, model_id: str = 'render', seed: int = 0) -> Path:
-    "An image folder of clean shapes-world renders of `prompts`, the last `wrong` of each prompt's images misaligned."
-    from rlhf_t2i.shapes import render, scene_for_prompt, to_pil
-    out = Path(out); (out/'images').mkdir(parents=True, exist_ok=True)
-    rows = []
-    for p in prompts:
-        for i in range(per_prompt):
-            s = image_seed(p, seed, i)
-            shown = p if i < per_prompt - wrong else perturb(p, 1, seed=s)[0]
-            rows.append(metadata_row(p, s, model_id, {'renderer': 'shapes', 'shown': shown.text}))
-            to_pil(render(scene_for_prompt(shown, s))).save(out/rows[-1]['file_name'])
-    (out/'metadata.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
-    return out
+def merge_parts(out, order=None) -> Path:
+    "Merge a multi-process run's metadata part files into `out`/metadata.jsonl, in `order` of (prompt, seed) where given."
+    out = Path(out)
+    rows = read_metadata(out)
+    if order is not None:
+        rank = {image_id(p, s): i for i, (p, s) in enumerate(order)}
+        rows.sort(key=lambda r: rank.get(r['image_id'], len(rank)))
+    tmp = out/'metadata.jsonl.tmp'
+    tmp.write_text(''.join(json.dumps(r) + '\n' for r in rows)); os.replace(tmp, out/'metadata.jsonl')
+    for part in out.glob('metadata.part*.jsonl'): part.unlink()
+    return out/'metadata.jsonl'
 
-def shows_prompt(row: dict) -> bool:
-    "Whether the image of a `render_folder` metadata row shows its own prompt, not a perturbed one."
-    return row['sampler']['shown'] == row['prompt']

@@ -20,10 +20,10 @@ import rlhf_t2i
 from .prompts import PAPER_VOCAB, SHAPES_VOCAB
 
 # %% auto #0
-__all__ = ['BOS', 'EOS', 'EXTRA_WORDS', 'KINDS', 'MAX_TOKENS', 'SHAPES_FOLDERS', 'REBUILD_SHAPES', 'build_tokenizer',
+__all__ = ['BOS', 'EOS', 'EXTRA_WORDS', 'KINDS', 'MAX_TOKENS', 'SHAPES_FOLDERS', 'REBUILD_SHAPES', 'WHAT', 'build_tokenizer',
            'default_words', 'default_tokenizer', 'tiny_clip_config', 'tiny_vae_config', 'tiny_unet_config',
            'scheduler_config', 'count_params', 'build_clip', 'build_pipeline', 'clip_features', 'models_dir',
-           'check_pipeline_folder', 'check_clip_folder', 'load_pipeline', 'load_clip']
+           'check_pipeline_folder', 'check_clip_folder', 'hub_snapshot', 'check_device', 'load_pipeline', 'load_clip']
 
 # %% ../nbs/02_models.ipynb #5565b0dc
 BOS, EOS = '<|startoftext|>', '<|endoftext|>'
@@ -279,8 +279,32 @@ def check_clip_folder(
     return path
 
 # %% ../nbs/02_models.ipynb #4eabb8b0
+WHAT = {'sd': 'pipeline', 'clip': 'CLIP', 'detector': 'detector'}
+
+def hub_snapshot(repo_id: str, what: str = 'model') -> Path:
+    "The local Hugging Face cache's folder of hub id `repo_id`, or one error naming it and how to provide it."
+    from huggingface_hub import snapshot_download
+    try: return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception as e:
+        raise FileNotFoundError(f'{what} {repo_id!r} is not available here ({type(e).__name__}): give a local folder, or download it into the '
+                                f'Hugging Face cache on a machine with network (huggingface-cli download {repo_id}); nothing is downloaded at run time') from None
+
+def check_device(
+    device,  # 'cpu', 'cuda', 'cuda:1', a torch.device, ...
+) -> torch.device:
+    "`device` as a `torch.device`; a `ValueError` naming it where this machine lacks it."
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f'unknown device {device!r}; use cpu or cuda') from None
+    if d.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ValueError(f'device {str(device)!r} asked for, but CUDA is not available here (torch {torch.__version__}); use device="cpu"')
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f'device {str(device)!r} asked for, but this machine has {torch.cuda.device_count()} CUDA device(s)')
+    elif d.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f'device {str(device)!r} asked for, but MPS is not available here')
+    return d
+
 def _resolve(id_or_path, what: str):
-    "A checked local folder for `id_or_path`, or the hub id itself."
+    "A checked local folder for `id_or_path`, or the local cache's snapshot of the hub id."
     check = check_pipeline_folder if what == 'sd' else check_clip_folder
     if str(id_or_path) == 'shapes':
         return check(models_dir()/SHAPES_FOLDERS[what], REBUILD_SHAPES)
@@ -288,7 +312,7 @@ def _resolve(id_or_path, what: str):
     p = Path(s).expanduser()
     if isinstance(id_or_path, Path) or p.exists() or p.is_absolute() or s.startswith(('.', '~')) or s.count('/') > 1 or '\\' in s:
         return check(p)
-    return s
+    return hub_snapshot(s, WHAT.get(what, what))
 
 def _dtype_kwarg(lib: str) -> str:
     "The name under which `lib`'s `from_pretrained` takes a dtype (`torch_dtype` before the rename to `dtype`)."

@@ -13,7 +13,7 @@ from pathlib import Path
 __all__ = ['NUMBER_WORDS', 'CATEGORIES', 'IRREGULAR_PLURALS', 'PAPER_VOCAB', 'SHAPES_VOCAB', 'VOCABS', 'DEFAULT_PROPORTIONS',
            'pluralize', 'number_word', 'article', 'Vocab', 'get_vocab', 'register_vocab', 'Prompt', 'infer_category',
            'parse_prompt', 'category_prompts', 'allocate', 'build_prompt_set', 'write_prompts', 'prompt_from_dict',
-           'read_prompts', 'perturb', 'table1']
+           'read_prompts', 'perturb', 'table1', 'table1_markdown']
 
 # %% ../nbs/00_prompts.ipynb #23b09e79
 NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve')
@@ -281,3 +281,8 @@ def table1(prompts, per_category: int = 3, seed: int = 0):
         ps = [p for p in prompts if p.category == c]
         if ps: rows.append(dict(category=c, prompts=len(ps), examples='; '.join(p.text for p in rng.sample(ps, min(per_category, len(ps))))))
     return pd.DataFrame(rows)
+
+def table1_markdown(prompts) -> str:
+    "Table 1 (example prompts per category) as a markdown table."
+    rows = ['| category | prompts | examples |', '|---|---|---|'] + [f'| {r.category} | {r.prompts} | {r.examples} |' for r in table1(prompts).itertuples()]
+    return '\n'.join(rows) + '\n'

@@ -7,47 +7,115 @@ from __future__ import annotations
 import json, subprocess, sys, time
 from dataclasses import dataclass
 from pathlib import Path
+import pandas as pd
+import pandas as pd
 import yaml
 import rlhf_t2i
 
 # %% auto #0
-__all__ = ['ROOT', 'PROFILES', 'Step', 'steps', 'notebook_parameters', 'run_step', 'reproduce', 'figures_readme']
+__all__ = ['ROOT', 'PROFILES', 'WORLD_PARAMETERS', 'GPU_TFLOPS', 'Profile', 'Step', 'Run', 'steps', 'write_table2',
+           'oracle_markdown', 'tiny_paper_models', 'world_for', 'notebook_parameters', 'run_step', 'reproduce',
+           'model_flops', 'plan', 'plan_markdown', 'figures_readme']
 
 # %% ../nbs/11_reproduce.ipynb #e551c1bc
 ROOT = Path(rlhf_t2i.__file__).resolve().parents[1]  # the repository (the package is installed editable from it)
 
 @dataclass(frozen=True)
+class Profile:
+    "A named set of sizes and a world for `reproduce`."
+    name: str
+    world: str  # a key of `rlhf_t2i.worlds.WORLDS`
+    what: str  # one line for --help and the dry-run plan
+    seen_prompts: int | None  # prompts of the feedback set (None: the vocabulary's default, the paper's ~2,700)
+    unseen_prompts: int  # prompts of the unseen-object set
+    per_prompt: int  # the base model's labelled images a prompt (Table 2)
+    oracle_reads: int = 0  # clean renders the oracle's accuracy is measured on (shapes world only)
+    tiny_models: bool = False  # build tiny random models of the real classes first, and use them
+
+PROFILES = {p.name: p for p in [
+    Profile('quick', 'shapes', 'shapes world at smoke sizes: every stage in minutes', 60, 120, 4, oracle_reads=1000),
+    Profile('full', 'shapes', 'shapes world at the paper\'s proportions (make reproduce)', None, 120, 4, oracle_reads=10_000),
+    Profile('tiny', 'paper', "the paper's world on tiny random models of the real classes: proves the paper path runs", 12, 12, 2, tiny_models=True),
+    Profile('paper', 'paper', "the paper's sizes: SD v1.5, CLIP ViT-L/14, OWLv2, ~2,700 prompts, on GPUs", None, 120, 10),
+]}
+
+@dataclass(frozen=True)
 class Step:
-    "One step of `reproduce`: rlhf-t2i commands or an experiment notebook, and the figures it writes."
+    "One step of `reproduce`: a library call or an experiment notebook, and the figures it writes."
     name: str
     what: str  # shown in the progress line
-    commands: tuple = ()  # argument lists of `rlhf-t2i`, or of a script (a first item ending in .py)
+    run: object = None  # run(ctx): the library step
     notebook: str | None = None  # nbs/experiments/<notebook>.ipynb
     params: tuple = ()  # parameter folders under params/, merged in order
     outputs: tuple = ()  # files it writes under the figures folder
+    worlds: tuple = ('shapes', 'paper')  # the worlds that have it
 
-PROFILES = ('quick', 'full')
+@dataclass
+class Run:
+    "Where one profile's run reads and writes: its world (with any models given), folders and device."
+    profile: Profile
+    runs: Path
+    figures: Path
+    world: object = None
+    device: str = 'cpu'
+
+    @property
+    def work(self) -> Path: return Path(self.runs)/'reproduce'/self.profile.name
+
+    def prompt_file(self, which: str) -> Path:
+        "The prompt file `which` ('paper', 'seen' or 'unseen'): under data/prompts/ for the full profile, else in the work folder."
+        names = {'paper': 'paper.jsonl', 'seen': f'{self.world.vocab}_seen.jsonl', 'unseen': f'{self.world.vocab}_unseen.jsonl'}
+        return (ROOT/'data'/'prompts' if self.profile.name == 'full' else self.work)/names[which]
+
+
+# %% ../nbs/11_reproduce.ipynb #5f052524
+def _table1(ctx: Run):
+    "The paper's prompt set and the world's feedback and unseen sets, with Table 1 of each vocabulary."
+    from rlhf_t2i.prompts import build_prompt_set, table1_markdown, write_prompts
+    p = ctx.profile
+    sets = {'paper': build_prompt_set('paper'), 'seen': build_prompt_set(ctx.world.vocab, p.seen_prompts),
+            'unseen': build_prompt_set(ctx.world.vocab, p.unseen_prompts, objects='unseen')}
+    for which, prompts in sets.items(): write_prompts(prompts, ctx.prompt_file(which))
+    (ctx.figures/'table1_paper.md').write_text(table1_markdown(sets['paper']))
+    if ctx.world.vocab != 'paper': (ctx.figures/f'table1_{ctx.world.vocab}.md').write_text(table1_markdown(sets['seen']))
+
+def _shapes_world(ctx: Run):
+    from rlhf_t2i.prompts import read_prompts
+    from rlhf_t2i.worlds import render_grid
+    render_grid(read_prompts(ctx.prompt_file('seen')), ctx.figures/'shapes_world.png', n=24)
+
+def _oracle(ctx: Run):
+    (ctx.figures/'oracle.md').write_text(oracle_markdown(ctx.profile.oracle_reads))
+
+def _table2(ctx: Run):
+    "The base model's images of the feedback set, labelled by two simulated labellers answering from the world's judge."
+    from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling, write_table2
+    from rlhf_t2i.generate import generate_folder
+    from rlhf_t2i.models import load_pipeline
+    from rlhf_t2i.prompts import read_prompts
+    fb, prompts = ctx.work/'feedback', read_prompts(ctx.prompt_file('seen'))
+    pipe = load_pipeline(ctx.world.pipeline, device=ctx.device); pipe.set_progress_bar_config(disable=True)
+    generate_folder(pipe, prompts, fb/'images', ctx.profile.per_prompt, model_id=str(ctx.world.pipeline))
+    with LabelStore(fb/'labels.db') as store:
+        simulate_labelling(store, fb/'images', [SimulatedLabeller(f'sim{i}', seed=i) for i in range(2)],
+                           judge=ctx.world.make_judge(device=ctx.device))
+        write_table2(store, ctx.figures)
+
+def _tiny_models(ctx: Run):
+    "Tiny random models of the real classes (SD-like pipeline, CLIP, OWLv2) and a small captioned dataset, for the tiny profile."
+    from rlhf_t2i.models import tiny_paper_models
+    tiny_paper_models(ctx.work/'models')
 
 def steps(profile: str = 'full', runs='runs') -> list:
-    "The steps of `profile` in dependency order; `quick` uses fewer prompts and images throughout."
-    if profile not in PROFILES: raise ValueError(f'unknown profile {profile!r}; known: {PROFILES}')
-    q = profile == 'quick'
-    work = Path(runs)/'reproduce'/profile
-    seen, unseen = (work/'prompts_seen.jsonl', work/'prompts_unseen.jsonl') if q else ('data/prompts/shapes_seen.jsonl', 'data/prompts/shapes_unseen.jsonl')
-    n_seen = ['--n', '60'] if q else []
-    fb = work/'feedback'
-    return [
-        Step('table1', 'prompt sets (Table 1)', (
-            ['prompts', '--vocab', 'paper', '--out', work/'paper.jsonl' if q else 'data/prompts/paper.jsonl', '--table', '{figures}/table1_paper.md'],
-            ['prompts', '--vocab', 'shapes', *n_seen, '--out', seen, '--table', '{figures}/table1_shapes.md'],
-            ['prompts', '--vocab', 'shapes', '--objects', 'unseen', '--n', '120', '--out', unseen]), outputs=('table1_paper.md', 'table1_shapes.md')),
-        Step('shapes-world', 'shapes world renders', (['render', '--prompts', seen, '--n', '24', '--out', '{figures}/shapes_world.png'],),
-             outputs=('shapes_world.png',)),
-        Step('oracle', 'oracle accuracy on clean renders', (['bench/oracle.py', '--n', '1000' if q else '10000'],), outputs=('oracle.md',)),
-        Step('table2', "the base model's images, two simulated labellers (Table 2)", (
-            ['generate', '--model', 'shapes', '--prompts', seen, '--per-prompt', '4', '--out', fb/'images'],
-            ['label', 'simulate', '--data', fb/'images', '--db', fb/'labels.db', '--labellers', '2'],
-            ['label', 'stats', '--db', fb/'labels.db', '--out', '{figures}']), outputs=('table2.json', 'table2.png')),
+    "The steps of `profile` in dependency order, those of its world only."
+    if profile not in PROFILES: raise ValueError(f'unknown profile {profile!r}; known: {sorted(PROFILES)}')
+    p = PROFILES[profile]
+    all_steps = [
+        *([Step('models', 'tiny random models of the real classes', _tiny_models, outputs=())] if p.tiny_models else []),
+        Step('table1', 'prompt sets (Table 1)', _table1, outputs=('table1_paper.md',)),
+        Step('shapes-world', 'shapes world renders', _shapes_world, outputs=('shapes_world.png',), worlds=('shapes',)),
+        Step('oracle', 'oracle accuracy on clean renders', _oracle, outputs=('oracle.md',), worlds=('shapes',)),
+        Step('table2', "the base model's images, two simulated labellers (Table 2)", _table2, outputs=('table2.json', 'table2.png')),
         Step('fig3a', 'reward accuracy: CLIP score vs reward (Fig 3a)', notebook='fig3a', params=('fig3a',), outputs=('fig3a.json', 'fig3a.png')),
         Step('fig3b', 'reward accuracy: all vs half the images (Fig 3b)', notebook='fig3b', params=('fig3b',), outputs=('fig3b.json', 'fig3b.png')),
         Step('table3', 'fine-tuning data ablation (Table 3)', notebook='table3', params=('rlhf', 'table3'), outputs=('table3.json', 'table3.png')),
@@ -55,40 +123,93 @@ def steps(profile: str = 'full', runs='runs') -> list:
              outputs=('fig4.json', 'fig4.png', 'fig2.png')),
         Step('fig6', 'best-of-n (Fig 6, Tables 6-7)', notebook='fig6', params=('rlhf', 'fig6'), outputs=('fig6.json', 'fig6.png')),
     ]
+    return [s for s in all_steps if p.world in s.worlds]
+
+
+# %% ../nbs/11_reproduce.ipynb #b0136467
+def write_table2(store, out) -> dict:
+    "Table 2 (good / bad / skip overall and per category) and inter-labeller agreement of `store`, as table2.json and table2.png in `out`."
+    from rlhf_t2i.feedback import agreement, label_stats
+    from rlhf_t2i.plots import label_stats_figure
+    stats, agree = label_stats(store), agreement(store)
+    if stats['labels'].iloc[0] == 0: raise ValueError('the label store holds no labels')
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    label_stats_figure(stats, out/'table2.png')
+    (out/'table2.json').write_text(json.dumps(dict(stats=stats.reset_index().to_dict('records'), agreement=agree), indent=1, default=float))
+    return dict(stats=stats, agreement=agree)
+
+def oracle_markdown(n: int = 10_000, size: int = 32, seed: int = 0) -> str:
+    "The oracle's accuracy per attribute on `n` random clean renders, and its read time, as markdown."
+    from rlhf_t2i.shapes import oracle_accuracy
+    acc, attributes = oracle_accuracy(n, size, seed), ('count', 'color', 'object', 'background')
+    rows = [f'| {a} | {acc[a]:.4%} | {round((1 - acc[a]) * n)} |' for a in attributes]
+    return '\n'.join([f'oracle on {n} random clean renders at {size} px (seed {seed})', '', '| attribute | accuracy | errors |', '|---|---|---|', *rows, '',
+                      f'mean read time: {acc["ms_per_read"]:.3f} ms per image', f'min accuracy: {min(acc[a] for a in attributes):.4%}']) + '\n'
+
+def tiny_paper_models(folder, images: int = 32, seed: int = 0) -> Path:
+    "Tiny random models of the paper's classes in `folder` (sd/, clip/, owl/) and a small captioned `datasets` dataset (captions/)."
+    import datasets, numpy as np
+    from PIL import Image
+    from rlhf_t2i.detector import build_tiny_owl
+    from rlhf_t2i.models import build_clip, build_pipeline
+    from rlhf_t2i.prompts import build_prompt_set
+    folder = Path(folder)
+    if not (folder/'sd'/'model_index.json').exists():
+        clip = build_clip('sd-like', seed)
+        clip[0].save_pretrained(folder/'clip'); clip[1].save_pretrained(folder/'clip')
+        build_pipeline('sd-like', seed, clip=clip).save_pretrained(folder/'sd')
+    if not (folder/'owl'/'config.json').exists(): build_tiny_owl(folder/'owl')
+    if not (folder/'captions').exists():  # D_pre and the Fréchet reference: random images with the paper's prompts as captions
+        rng = np.random.default_rng(seed)
+        caps = [p.text for p in build_prompt_set('paper', images, seed=seed)]
+        ims = [Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)) for _ in caps]
+        datasets.Dataset.from_dict(dict(image=ims, text=caps)).cast_column('image', datasets.Image()).save_to_disk(folder/'captions')
+    return folder
+
 
 # %% ../nbs/11_reproduce.ipynb #588d57ad
-def notebook_parameters(step: Step, profile: str, runs, figures) -> dict:
-    "The papermill parameters of a notebook step: its params files merged in order, with `out` set to `figures`."
+def world_for(profile: str, runs='runs', **models):
+    "The world of `profile`: for tiny, the paper world on the models it builds under `runs`; `models` replace any of its fields."
+    from rlhf_t2i.worlds import get_world
+    p = PROFILES[profile]
+    if p.tiny_models:
+        m = Path(runs)/'reproduce'/profile/'models'
+        models = dict(pipeline=str(m/'sd'), clip=str(m/'clip'), detector=str(m/'owl'), pretrain=str(m/'captions'), reference=str(m/'captions'), **models)
+    return get_world(p.world, **models)
+
+WORLD_PARAMETERS = {'world': 'name', 'model': 'pipeline', 'clip': 'clip', 'detector': 'detector', 'pretrain': 'pretrain', 'reference': 'reference'}
+
+def notebook_parameters(step: Step, profile: str, runs, figures, world=None, device: str = 'cpu') -> dict:
+    "The papermill parameters of a notebook step: its params files merged in order, `out` set to `figures`, the world's models and `device`."
+    import papermill as pm
     params = {}
     for p in step.params: params.update(yaml.safe_load((ROOT/'params'/p/f'{profile}.yaml').read_text()) or {})
     if 'work' in params and Path(runs) != Path('runs'): params['work'] = str(Path(runs)/Path(params['work']).relative_to('runs'))
-    return {**params, 'out': str(figures)}
+    declared = pm.inspect_notebook(str(ROOT/'nbs'/'experiments'/f'{step.notebook}.ipynb'))
+    world = world or world_for(profile, runs)
+    extra = {k: getattr(world, f) for k, f in WORLD_PARAMETERS.items() if k in declared and getattr(world, f) is not None}
+    if world.name == PROFILES[profile].world == 'shapes': extra = {}  # the notebooks' defaults are shapes world's: keep them
+    if 'device' in declared and device != 'cpu': extra['device'] = device
+    return {**params, **extra, 'out': str(figures)}
 
-def _run_command(argv, figures):
-    from rlhf_t2i.cli import main
-    argv = [str(a).replace('{figures}', str(figures)) for a in argv]
-    if argv[0].endswith('.py'):  # a benchmark script: its printed table is the figure
-        r = subprocess.run([sys.executable, str(ROOT/argv[0]), *argv[1:]], capture_output=True, text=True, cwd=ROOT)
-        if r.returncode: raise RuntimeError(f'{argv[0]} failed:\n{r.stderr[-2000:]}')
-        Path(figures, Path(argv[0]).stem + '.md').write_text(r.stdout)
-    elif main(argv): raise RuntimeError(f'rlhf-t2i {" ".join(argv)} failed')
-
-def run_step(step: Step, profile: str, runs='runs', figures='figures'):
-    "Run one step: its commands in turn, or its notebook under papermill into `runs`/experiments/<profile>/."
+def run_step(step: Step, profile: str, runs='runs', figures='figures', world=None, device: str = 'cpu'):
+    "Run one step: its library call, or its notebook under papermill into `runs`/experiments/<profile>/."
     Path(figures).mkdir(parents=True, exist_ok=True)
-    for argv in step.commands: _run_command(argv, figures)
+    if step.run: step.run(Run(PROFILES[profile], Path(runs), Path(figures), world or world_for(profile, runs), device))
     if step.notebook:
         import papermill as pm
         out = Path(runs)/'experiments'/profile/f'{step.notebook}.ipynb'
         out.parent.mkdir(parents=True, exist_ok=True)
         pm.execute_notebook(str(ROOT/'nbs'/'experiments'/f'{step.notebook}.ipynb'), str(out), cwd=str(ROOT),
-                            parameters=notebook_parameters(step, profile, runs, figures), progress_bar=True)
+                            parameters=notebook_parameters(step, profile, runs, figures, world, device), progress_bar=True)
 
-def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force: bool = False, log=print) -> dict:
+def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force: bool = False, log=print, device: str = 'cpu', **models) -> dict:
     "Run the steps of `profile` (or those named in `only`) that have not finished, record each, and write the figures README."
     figures = Path(figures or ('figures' if profile == 'full' else Path(runs)/'reproduce'/profile/'figures'))
+    if profile == 'tiny' and figures.resolve() == (ROOT/'figures').resolve(): raise ValueError('the tiny profile never writes over figures/: give another --figures')
     todo = [s for s in steps(profile, runs) if only is None or s.name in only]
     if only is not None and (unknown := set(only) - {s.name for s in steps(profile, runs)}): raise ValueError(f'unknown steps {sorted(unknown)}')
+    world = world_for(profile, runs, **models)
     record = Path(runs)/'reproduce'/profile/'done.json'
     record.parent.mkdir(parents=True, exist_ok=True)
     done = json.loads(record.read_text()) if record.exists() else {}  # kept under force: the times of steps not rerun stay in the README
@@ -98,13 +219,74 @@ def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force
             log(f'[{i}/{len(todo)}] {s.name}: done before ({done[s.name]:.0f} s), skipped'); continue
         log(f'[{i}/{len(todo)}] {s.name}: {s.what} ...')
         start = time.time()
-        run_step(s, profile, runs, figures)
+        run_step(s, profile, runs, figures, world, device)
         if missing := [o for o in s.outputs if not (figures/o).exists()]: raise RuntimeError(f'step {s.name} did not write {missing}')
         done[s.name] = time.time() - start
         record.write_text(json.dumps(done, indent=1))
         log(f'[{i}/{len(todo)}] {s.name}: {done[s.name]:.0f} s')
     figures_readme(figures, profile, done)
     return dict(figures=figures, seconds=time.time() - t0, steps=done)
+
+# %% ../nbs/11_reproduce.ipynb #4c9bb1d6
+GPU_TFLOPS = 300.0  # sustained dense bf16 TFLOP/s assumed for the estimates (about an H100 at 30-40% of its peak); --gpu-tflops overrides
+
+def _meta_flops(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as fc: fn()
+    return float(fc.get_total_flops())
+
+def model_flops(resolution: int = 512) -> dict:
+    "FLOPs of one pass of each model at the paper's sizes, counted on the meta device from SD v1.5's, CLIP ViT-L/14's and OWLv2-B/16's architectures."
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPVisionConfig, CLIPVisionModel, Owlv2VisionConfig, Owlv2VisionModel
+    z, m = resolution // 8, torch.device('meta')
+    with m:
+        unet = UNet2DConditionModel(sample_size=z, cross_attention_dim=768)  # diffusers' defaults are SD v1's UNet
+        vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=('DownEncoderBlock2D',) * 4,
+                            up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2, latent_channels=4, sample_size=resolution)
+        clip = CLIPVisionModel(CLIPVisionConfig(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
+                                                patch_size=14, image_size=224))
+        owl = Owlv2VisionModel(Owlv2VisionConfig(image_size=960, patch_size=16))
+    x, e = torch.empty(1, 4, z, z, device=m), torch.empty(1, 77, 768, device=m)
+    return dict(unet=_meta_flops(lambda: unet(x, torch.tensor([1], device=m), e)),
+                vae_decode=_meta_flops(lambda: vae.decode(x)), vae_encode=_meta_flops(lambda: vae.encode(torch.empty(1, 3, resolution, resolution, device=m))),
+                clip_image=_meta_flops(lambda: clip(pixel_values=torch.empty(1, 3, 224, 224, device=m))),
+                detector=_meta_flops(lambda: owl(pixel_values=torch.empty(1, 3, 960, 960, device=m))))
+
+def plan(profile: str = 'paper', gpu_tflops: float = GPU_TFLOPS, sampling_steps: int = 50, **sizes) -> pd.DataFrame:
+    "Each stage of a paper-scale run with its sizes, FLOPs and estimated GPU-hours at `gpu_tflops`; runs nothing."
+    from rlhf_t2i.prompts import build_prompt_set
+    p = PROFILES[profile]
+    s = dict(prompts=len(build_prompt_set(p.world == 'paper' and 'paper' or 'shapes', p.seen_prompts)), per_prompt=p.per_prompt, unlabelled=16_000,
+             steps=10_000, batch=512, pretrain_images=625_000, eval_prompts=120, eval_images=4, best_of=16, fid_captions=40_504, variants=4, **sizes)
+    f = model_flops()
+    image = sampling_steps * 2 * f['unet'] + f['vae_decode']  # classifier-free guidance: two UNet passes a step
+    labelled = s['prompts'] * s['per_prompt']
+    rows = [
+        ('generate labelled images', f"{labelled:,} images ({s['prompts']:,} prompts x {s['per_prompt']}), {sampling_steps} steps", labelled * image),
+        ('judge them (detector + CLIP crops)', f'{labelled:,} images', labelled * (f['detector'] + 4 * f['clip_image'])),
+        ('reward: CLIP embeddings, MLP', f'{labelled:,} images', labelled * f['clip_image']),
+        ('generate + score unlabelled images', f"{s['unlabelled']:,} images", s['unlabelled'] * (image + f['clip_image'])),
+        ('encode D_model and D_pre once (VAE)', f"{labelled + s['unlabelled'] + s['pretrain_images']:,} images", (labelled + s['unlabelled'] + s['pretrain_images']) * f['vae_encode']),
+        ('fine-tune the UNet (forward + backward)', f"{s['steps']:,} steps x batch {s['batch']} (half D_pre), one variant", s['steps'] * s['batch'] * 3 * f['unet']),
+        ('Table 3 variants beyond the full method', f"{s['variants'] - 1} more fine-tunings", (s['variants'] - 1) * s['steps'] * s['batch'] * 3 * f['unet']),
+        ('evaluation images (side by side, best-of-n)', f"{s['eval_prompts']} prompts x ({s['variants'] + 1} models x {s['eval_images']} + {s['best_of']})",
+         s['eval_prompts'] * ((s['variants'] + 1) * s['eval_images'] + s['best_of']) * image),
+        ('FID images (MS-COCO captions)', f"{s['fid_captions']:,} captions x {s['variants'] + 1} models", s['fid_captions'] * (s['variants'] + 1) * image),
+    ]
+    df = pd.DataFrame(rows, columns=['stage', 'size', 'flops'])
+    df['gpu_hours'] = df.flops / (gpu_tflops * 1e12) / 3600
+    return df
+
+def plan_markdown(df: pd.DataFrame, gpu_tflops: float = GPU_TFLOPS) -> str:
+    "The plan as a markdown table with its total and assumptions."
+    rows = [f'| {r.stage} | {r.size} | {r.flops / 1e15:,.0f} | {r.gpu_hours:,.1f} |' for r in df.itertuples()]
+    return '\n'.join(['| stage | size | PFLOP | GPU-hours |', '|---|---|---|---|', *rows,
+                      f'| total | | {df.flops.sum() / 1e15:,.0f} | {df.gpu_hours.sum():,.1f} |', '',
+                      f'FLOPs counted on the meta device from the models\' architectures (torch.utils.flop_counter); GPU-hours at {gpu_tflops:g} '
+                      'sustained TFLOP/s (set --gpu-tflops to your hardware\'s). Data loading, checkpoints and people\'s labelling time are not counted.'])
+
 
 # %% ../nbs/11_reproduce.ipynb #e846bbf2
 def _pct(x) -> str: return '-' if x is None else f'{100 * x:.0f}%'

@@ -19,13 +19,14 @@ from .feedback import LabelStore
 from .generate import read_metadata
 from .models import clip_features, load_clip
 from .prompts import CATEGORIES, Prompt, parse_prompt, perturb, prompt_from_dict
+from .worlds import get_judge
 
 # %% auto #0
 __all__ = ['REWARD_CONFIG', 'REWARD_WEIGHTS', 'backbone_fingerprint', 'image_embeddings', 'text_embeddings', 'EmbeddingCache',
            'RewardModel', 'reward_loss', 'labelled_data', 'row_prompt', 'RewardConfig', 'split_by_prompt',
            'build_examples', 'train_reward', 'pairwise_accuracy', 'calibration_error', 'scorer_table', 'save_reward',
-           'Reward', 'OracleReward', 'load_reward', 'reward_scores', 'train_on', 'fit_reward', 'score_folder',
-           'oracle_truth', 'training_prompts', 'reward_experiment_data', 'clip_score']
+           'Reward', 'JudgeReward', 'load_reward', 'reward_scores', 'train_on', 'fit_reward', 'score_folder',
+           'clip_score']
 
 # %% ../nbs/07_reward.ipynb #898d8a21
 def backbone_fingerprint(clip) -> str:
@@ -320,19 +321,21 @@ class Reward:
             out.append(self.model(x, z).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
-class OracleReward:
-    "Shapes world's ground truth as a reward: 1 where the oracle reads an image as aligned with its prompt, else 0."
-    def score(self, images, prompts, batch_size: int = 256) -> np.ndarray:
-        "The oracle's verdict on each of `images` (PIL images, HxWx3 arrays or file paths) with its shapes prompt (text or `Prompt`)."
-        from rlhf_t2i.shapes import alignment, as_array
-        if len(images) != len(prompts): raise ValueError(f'{len(images)} images but {len(prompts)} prompts')
-        ims = (as_array(_open_image(im) if isinstance(im, (str, Path)) else im) for im in images)
-        ps = (p if isinstance(p, Prompt) else parse_prompt(str(p)) for p in prompts)  # the oracle reads shapes-world prompts only
-        return np.array([float(alignment(im, p)['aligned']) for im, p in zip(ims, ps)], np.float32)
+class JudgeReward:
+    "A judge's verdicts as a reward: 1 where it reads an image as aligned with its prompt, else 0 (the oracle's, in shapes world)."
+    def __init__(self, judge='shapes'):
+        self.judge = get_judge(judge)
+        self.vocab = self.judge.vocabs[0] if self.judge.vocabs else 'shapes'
 
-def load_reward(path, backbone: str | None = None, device='cpu') -> Reward | OracleReward:
-    "The reward model saved in folder `path` (on its own backbone or on `backbone` if that has the same weights), or 'oracle'."
-    if str(path) == 'oracle' and not Path(path).exists(): return OracleReward()
+    def score(self, images, prompts, batch_size: int = 256) -> np.ndarray:
+        "The judge's verdict on each of `images` (PIL images, HxWx3 arrays or file paths) with its prompt (text or `Prompt`)."
+        if len(images) != len(prompts): raise ValueError(f'{len(images)} images but {len(prompts)} prompts')
+        ps = [p if isinstance(p, Prompt) else parse_prompt(str(p), self.vocab) for p in prompts]  # a judge reads structured prompts only
+        return self.judge.judge(list(images), ps).aligned.to_numpy(np.float32) if len(ps) else np.zeros(0, np.float32)
+
+def load_reward(path, backbone: str | None = None, device='cpu', judge='shapes') -> Reward | JudgeReward:
+    "The reward model saved in folder `path` (on its own backbone or on `backbone` if that has the same weights), or 'oracle': `judge` as a reward."
+    if str(path) == 'oracle' and not Path(path).exists(): return JudgeReward(judge)
     path = Path(path)
     for f in (REWARD_CONFIG, REWARD_WEIGHTS):
         if not (path/f).is_file(): raise FileNotFoundError(f'{path} is not a reward model folder: {f} is missing (train one with rlhf-t2i train-reward)')
@@ -376,7 +379,7 @@ def fit_reward(db, data_dir, out, backbone: str = 'shapes', config: RewardConfig
     hist.to_csv(Path(out)/'history.csv', index=False)
     return info
 
-def score_folder(reward: Reward | OracleReward, data_dir, batch_size: int = 256, progress: bool = True, name: str = 'rewards.jsonl') -> Path:
+def score_folder(reward: Reward | JudgeReward, data_dir, batch_size: int = 256, progress: bool = True, name: str = 'rewards.jsonl') -> Path:
     "Score every image of image folder `data_dir` with its prompt; write file `name` beside its metadata."
     rows = read_metadata(data_dir)
     if not rows: raise FileNotFoundError(f'{data_dir} has no images listed in a metadata.jsonl')
@@ -390,59 +393,6 @@ def score_folder(reward: Reward | OracleReward, data_dir, batch_size: int = 256,
     return path
 
 # %% ../nbs/07_reward.ipynb #990a78a0
-def oracle_truth(data_dir) -> pd.DataFrame:
-    "The metadata rows of an image folder with the oracle's `truth` (1 aligned, 0 not), per-attribute checks and `fidelity`."
-    from rlhf_t2i.shapes import alignment, fidelity, parse_image
-    rows = read_metadata(data_dir)
-    if not rows: raise FileNotFoundError(f'{data_dir} has no images listed in a metadata.jsonl')
-    out = []
-    for r in rows:
-        path = Path(data_dir)/r['file_name']
-        im = np.asarray(_open_image(path), np.float32) / 255
-        parse = parse_image(im)
-        checks = alignment(parse, prompt_from_dict(dict(r, text=r['prompt'])))
-        out.append(dict(r, path=str(path), truth=float(checks.pop('aligned')), fidelity=fidelity(im, parse), **{f'{k}_right': v for k, v in checks.items()}))
-    return pd.DataFrame(out)
-
-def training_prompts(n: int = 600, seed: int = 0) -> list:
-    "The `n` seen-object prompts whose images are labelled and fine-tuned on (D_model's prompts)."
-    from rlhf_t2i.prompts import build_prompt_set
-    return build_prompt_set('shapes', n, objects='seen', seed=seed)
-
-def reward_experiment_data(work, source: str = 'generated', model: str = 'shapes', train_prompts: int = 600, per_prompt: int = 4,
-                           eval_prompts: int = 60, eval_per_prompt: int = 8, labellers: int = 2, flip: float = 0.1,
-                           skip: float = 0.05, seed: int = 0, progress: bool = True) -> dict:
-    "Labelled training images, their label store, and an oracle-judged evaluation table of seen and unseen prompts."
-    from rlhf_t2i.feedback import SimulatedLabeller, simulate_labelling
-    from rlhf_t2i.generate import generate_folder, render_folder
-    from rlhf_t2i.prompts import build_prompt_set
-    if source not in ('generated', 'rendered'): raise ValueError(f"source must be 'generated' or 'rendered', not {source!r}")
-    work = Path(work); work.mkdir(parents=True, exist_ok=True)
-    train = training_prompts(train_prompts, seed)
-    taken = {p.text for p in train}
-    seen_eval = [p for p in build_prompt_set('shapes', min(train_prompts + 4 * eval_prompts, 2400), objects='seen', seed=seed + 1)
-                 if p.text not in taken][:eval_prompts]
-    unseen_eval = build_prompt_set('shapes', eval_prompts, objects='unseen', seed=seed + 2)
-    sets = {'train': (train, per_prompt), 'eval': (seen_eval + unseen_eval, eval_per_prompt)}
-    pipe = None
-    for name, (prompts, n) in sets.items():
-        folder = work/name
-        if source == 'rendered':
-            if not (folder/'metadata.jsonl').exists(): render_folder(prompts, folder, n, wrong=n // 2, seed=seed)
-        else:
-            if pipe is None:
-                from rlhf_t2i.models import load_pipeline
-                pipe = load_pipeline(model); pipe.set_progress_bar_config(disable=True)
-            generate_folder(pipe, prompts, folder, n, seed=seed, model_id=model, progress=progress)
-    db = work/'labels.db'
-    with LabelStore(db) as store:
-        people = [SimulatedLabeller(f'sim{i}', flip=flip, skip=skip, seed=seed + i) for i in range(labellers)]
-        simulate_labelling(store, work/'train', people, labellers_per_image=labellers)
-    truth_file = work/'eval_truth.parquet'
-    if truth_file.exists(): truth = pd.read_parquet(truth_file)
-    else: truth = oracle_truth(work/'eval'); truth.to_parquet(truth_file)
-    return dict(train_dir=work/'train', db=db, eval=truth)
-
 def clip_score(cache: EmbeddingCache, data: pd.DataFrame) -> np.ndarray:
     "CLIP score of each row: cosine similarity of its image and prompt embeddings."
     return (cache.images(data.path) * cache.texts(list(data.prompt))).sum(-1).numpy()

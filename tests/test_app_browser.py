@@ -7,7 +7,7 @@ import httpx
 import pytest
 from rlhf_t2i.feedback import LabelStore
 from rlhf_t2i.prompts import build_prompt_set
-from rlhf_t2i.generate import render_folder
+from rlhf_t2i.worlds import render_folder
 
 CHROMIUM = '/usr/bin/chromium'
 # wait_for_function gets arrow functions: a bare expression is polled with eval, which the page's CSP forbids

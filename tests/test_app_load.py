@@ -13,7 +13,7 @@ import pytest
 from rlhf_t2i.evaluate import side_by_side
 from rlhf_t2i.feedback import LABEL_VALUES, SIDES, LabelStore
 from rlhf_t2i.prompts import build_prompt_set
-from rlhf_t2i.generate import render_folder
+from rlhf_t2i.worlds import render_folder
 
 LABELLERS = 8
 SIZES = [pytest.param(100, id='8x100'), pytest.param(500, id='8x500', marks=pytest.mark.slow)]  # labels per labeller

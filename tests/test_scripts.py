@@ -47,7 +47,7 @@ def test_finetune_benchmark_script():
     assert abs(float(ceiling.split()[-1].rstrip('x')) - ms[1] / ms[2]) < 0.1  # the table rounds to whole ms
 
 def test_label_commands(tmp_path):
-    from rlhf_t2i.generate import render_folder
+    from rlhf_t2i.worlds import render_folder
     from rlhf_t2i.prompts import build_prompt_set
     data, db = render_folder(build_prompt_set('shapes', 12, seed=1), tmp_path / 'data', per_prompt=3, wrong=1), tmp_path / 'labels.db'
     r = run(CLI, 'label', 'simulate', '--data', data, '--db', db, '--labellers', '3', '--labellers-per-image', '3')
@@ -85,9 +85,28 @@ def test_generate_command_on_a_tiny_pipeline(tmp_path):
     r = run(CLI, 'generate', '--model', tmp_path / 'nowhere', '--prompts', tmp_path / 'p.jsonl', '--out', tmp_path / 'o2')
     assert r.returncode == 2 and 'nowhere' in r.stderr
 
+def test_two_process_generation_equals_one_process(tmp_path):
+    "2 CPU processes (torchrun; accelerate over gloo) of `rlhf-t2i generate` write the same folder, byte for byte, as 1 process."
+    import os
+    from rlhf_t2i.models import build_pipeline
+    build_pipeline('shapes', seed=0).save_pretrained(tmp_path / 'tiny')
+    assert run(CLI, 'prompts', '--n', '3', '--out', tmp_path / 'p.jsonl').returncode == 0
+    args = ['generate', '--model', tmp_path / 'tiny', '--prompts', tmp_path / 'p.jsonl', '--per-prompt', '2', '--steps', '2', '--batch-size', '2']
+    one_thread = {**os.environ, 'OMP_NUM_THREADS': '1'}  # as torchrun gives each process: thread count changes float sums
+    assert run(CLI, *args, '--out', tmp_path / 'one', env=one_thread).returncode == 0
+    torchrun = Path(sys.executable).parent / 'torchrun'
+    r = run(torchrun, '--nproc_per_node', '2', '--master_port', '29519', '-m', 'rlhf_t2i.cli', *args, '--out', tmp_path / 'two',
+            env={**one_thread, 'ACCELERATE_USE_CPU': 'true'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    one, two = tmp_path / 'one', tmp_path / 'two'
+    assert (two / 'metadata.jsonl').read_text() == (one / 'metadata.jsonl').read_text()  # merged in one-process order
+    assert not list(two.glob('metadata.part*'))
+    files = sorted(p.relative_to(one) for p in (one / 'images').iterdir())
+    assert len(files) == 6 and all((two / f).read_bytes() == (one / f).read_bytes() for f in files)
+
 def test_reward_commands(tmp_path):
     "The real `rlhf-t2i train-reward` and `score` on rendered images with simulated labels; bad input gives one clear line."
-    from rlhf_t2i.generate import render_folder
+    from rlhf_t2i.worlds import render_folder
     from rlhf_t2i.prompts import build_prompt_set
     from rlhf_t2i.models import build_clip
     data, db = render_folder(build_prompt_set('shapes', 20, seed=2), tmp_path / 'data', per_prompt=4, wrong=2), tmp_path / 'labels.db'
@@ -108,7 +127,7 @@ def test_reward_commands(tmp_path):
 
 def _finetune_fixture(tmp_path):
     "A tiny shapes pipeline, labelled rendered images and rewards from the labels."
-    from rlhf_t2i.generate import render_folder, shows_prompt
+    from rlhf_t2i.worlds import render_folder, shows_prompt
     from rlhf_t2i.models import build_pipeline
     from rlhf_t2i.prompts import build_prompt_set
     build_pipeline('shapes', seed=0).save_pretrained(tmp_path / 'base')
