@@ -4,53 +4,78 @@
 
 # %% ../nbs/06_app.ipynb #8e2bbc92
 from __future__ import annotations
-import hashlib, ipaddress, json, secrets, signal, socket, sqlite3, tempfile, threading
+import asyncio, hashlib, ipaddress, json, logging, secrets, signal, socket, sqlite3, tempfile, threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from .feedback import LABEL_VALUES, SIDES, LabelStore
 
 # %% auto #0
-__all__ = ['MAX_BODY', 'IMAGE_TYPES', 'MAX_OPEN_QUERIES', 'PAGE', 'APP_JS', 'Comparison', 'load_comparison', 'create_app',
-           'serve']
+__all__ = ['MAX_BODY', 'BODY_TIMEOUT', 'IMAGE_TYPES', 'MAX_OPEN_QUERIES', 'STATIC', 'STATIC_TYPES', 'HEADER_TIMEOUT',
+           'LIMIT_CONCURRENCY', 'TIMEOUT_KEEP_ALIVE', 'Comparison', 'load_comparison', 'create_app', 'serve']
 
 # %% ../nbs/06_app.ipynb #398c64c6
 MAX_BODY = 16_384  # bytes: a label or vote is under 300
+BODY_TIMEOUT = 10.0  # seconds a client has to send a request's body once its headers are in
+_log = logging.getLogger('rlhf_t2i.app')
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    "An HTTPException as `{'error': message}` with its status."
-    headers = {'WWW-Authenticate': 'Bearer'} if exc.status_code == 401 else None
-    return JSONResponse({'error': exc.detail}, exc.status_code, headers=headers)
+    "An HTTPException as `{'error': message}` with its status and headers (`Allow` for a 405)."
+    headers = dict(exc.headers or {}, **({'WWW-Authenticate': 'Bearer'} if exc.status_code == 401 else {}))
+    return JSONResponse({'error': exc.detail}, exc.status_code, headers=headers or None)
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     "A bug: a JSON 500 that names the error's type but shows no traceback."
     return JSONResponse({'error': f'internal error ({type(exc).__name__}); see the server log'}, 500)
 
-async def _body(request: Request) -> dict:
-    "The JSON object a request carries: 413 when it is too large, 400 when it is not a JSON object."
+def _client(request) -> str:
+    c = getattr(request, 'client', None)
+    return f'{c.host}:{c.port}' if c else 'a client'
+
+async def _body(request: Request, timeout: float | None = None) -> dict:
+    "The JSON object a request carries: 413 when it is too large, 408 when it is slow, 400 when it is not a JSON object."
+    if timeout is None: timeout = BODY_TIMEOUT
+    length = request.headers.get('content-length', '')
+    if length.isdigit() and int(length) > MAX_BODY: raise HTTPException(413, f'request body over {MAX_BODY} bytes')
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY: raise HTTPException(413, f'request body over {MAX_BODY} bytes')
-        chunks.append(chunk)
+    async def read():
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY: raise HTTPException(413, f'request body over {MAX_BODY} bytes')
+            chunks.append(chunk)
+    try: await asyncio.wait_for(read(), timeout)
+    except asyncio.TimeoutError: raise HTTPException(408, f'the request body did not arrive within {timeout:g} s') from None
+    except ClientDisconnect:  # nobody is left to answer: one line for whoever runs the server
+        _log.warning(f'{_client(request)} disconnected before sending the whole body of {request.method} {request.url.path}')
+        raise HTTPException(400, 'the client disconnected before sending the whole body') from None
     try: body = json.loads(b''.join(chunks))
     except (ValueError, RecursionError): raise HTTPException(400, 'the request body is not valid JSON') from None  # UnicodeDecodeError is a ValueError
     if not isinstance(body, dict): raise HTTPException(400, f'the request body must be a JSON object, not {type(body).__name__}')
     return body
 
+def _text(name: str, s: str) -> str:
+    "`s` if it is printable text SQLite can store, else 400 naming field `name`."
+    try: s.encode('utf-8')
+    except UnicodeEncodeError: raise HTTPException(400, f'{name} is not valid text: it holds a lone surrogate') from None
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in s): raise HTTPException(400, f'{name} holds control characters')
+    return s
+
 def _fields(body: dict, **spec) -> list:
-    "The values of `body`'s fields named in `spec` (name=type): 400 for a missing, unknown or mistyped field."
+    "The values of `body`'s fields named in `spec` (name=type): 400 for a missing, unknown, mistyped or invalid-text field."
     if unknown := sorted(set(body) - set(spec)): raise HTTPException(400, f'unknown fields {unknown}; expected {sorted(spec)}')
     if missing := [k for k in spec if k not in body]: raise HTTPException(400, f'missing fields {missing}')
     for k, t in spec.items():
         if not isinstance(body[k], t): raise HTTPException(400, f'{k} must be a {t.__name__}, not {type(body[k]).__name__}')
+        if t is str: _text(k, body[k])
     return [body[k] for k in spec]
 
 def _request_id(rid: str) -> str:
@@ -146,6 +171,7 @@ class _Config:
     per_screen: int = 3
     compare: Comparison | None = None
     raters_per_query: int = 9
+    body_timeout: float = BODY_TIMEOUT
     queries: OrderedDict = field(default_factory=OrderedDict)  # open compare queries: query id -> what was shown
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -156,20 +182,20 @@ def _progress(cfg: _Config, who: str) -> dict:
     done, total = cfg.store.progress(who, cfg.labellers_per_image)
     return {'done': int(done), 'total': int(total)}
 
-def _screen(request: Request) -> dict:
+def _screen(request: Request, who: str) -> dict:
     "The labeller's next screen: the prompt, up to three of its images, and the labeller's progress."
-    cfg = _cfg(request); who = _who(request, request.path_params['name'])
+    cfg = _cfg(request)
     ids = cfg.store.next_screen(who, cfg.per_screen, cfg.labellers_per_image)
     return {'prompt': cfg.store.image(ids[0])['prompt'] if ids else None,
             'images': [{'image_id': i, 'url': _image_url(i)} for i in ids], 'progress': _progress(cfg, who)}
 
-def _progress_route(request: Request) -> dict:
+def _progress_route(request: Request, who: str) -> dict:
     "The labeller's progress: images labelled, and those plus the images it can still label."
-    return _progress(_cfg(request), _who(request, request.path_params['name']))
+    return _progress(_cfg(request), who)
 
-def _add_label(request: Request, body: dict) -> dict:
+def _add_label(request: Request, who: str, body: dict) -> dict:
     "Store one label; answered only after it is committed."
-    cfg = _cfg(request); who = _who(request, request.path_params['name'])
+    cfg = _cfg(request)
     image_id, value, rid = _fields(body, image_id=str, value=str, request_id=str)
     _request_id(rid)
     if value not in LABEL_VALUES: raise HTTPException(422, f'unknown label value {value!r}; known: {list(LABEL_VALUES)}')
@@ -179,9 +205,8 @@ def _add_label(request: Request, body: dict) -> dict:
     except ValueError as e: raise HTTPException(409, str(e)) from None  # the request id was used for another label
     return {'id': int(label_id), 'image_id': image_id, 'value': value, 'request_id': rid}
 
-def _image(request: Request) -> Response:
+def _image(request: Request, who: str) -> Response:
     "A registered image, by id."
-    _who(request)
     image_id = request.path_params['image_id']
     try: im = _cfg(request).store.image(image_id)
     except ValueError: raise HTTPException(404, f'unknown image {image_id!r}') from None
@@ -197,14 +222,14 @@ def _comparison(cfg: _Config) -> Comparison:
     return cfg.compare
 
 def _compare_state(cfg: _Config, who: str) -> tuple:
-    "(prompts `who` has voted on, votes a prompt has) for the compared pair of models."
+    "(prompts `who` has voted on, raters a prompt has) for the compared pair of models, from the current votes."
     cmp, v = cfg.compare, cfg.store.votes()
     v = v.loc[[{a, b} == set(cmp.models) and p in cmp.sets for a, b, p in zip(v.left_model, v.right_model, v.prompt)]]
-    return set(v.prompt[v.labeller == who]), v.prompt.value_counts().to_dict()
+    return set(v.prompt[v.labeller == who]), v.groupby('prompt').labeller.nunique().to_dict()
 
-def _query(request: Request) -> dict:
+def _query(request: Request, who: str) -> dict:
     "Open a side-by-side query for the rater: a prompt and two sets of images, models on random sides."
-    cfg = _cfg(request); who = _who(request, request.path_params['name']); cmp = _comparison(cfg)
+    cfg = _cfg(request); cmp = _comparison(cfg)
     mine, votes = _compare_state(cfg, who)
     open_ = [p for p in cmp.prompts if p not in mine and votes.get(p, 0) < cfg.raters_per_query]
     progress = {'done': len(mine), 'total': len(mine) + len(open_)}
@@ -220,370 +245,77 @@ def _query(request: Request) -> dict:
     urls = {side: ['/api/compare/images/' + cmp.keys[m, i] for i in shown[side]] for side, m in (('left', left), ('right', right))}
     return {'query_id': query_id, 'prompt': prompt, **urls, 'progress': progress}
 
-def _add_vote(request: Request, body: dict) -> dict:
-    "Store a side-by-side vote on an open query, with the model that was on each side."
-    cfg = _cfg(request); who = _who(request, request.path_params['name']); _comparison(cfg)
+def _add_vote(request: Request, who: str, body: dict) -> dict:
+    "Store a side-by-side vote on an open query, with the model that was on each side, as the rater's current vote on its prompt."
+    cfg = _cfg(request); _comparison(cfg)
     query_id, rid, alignment, fidelity = _fields(body, query_id=str, request_id=str, alignment=str, fidelity=str)
     _request_id(rid)
     for what, side in (('alignment', alignment), ('fidelity', fidelity)):
         if side not in SIDES: raise HTTPException(422, f'unknown {what} vote {side!r}; known: {list(SIDES)}')
     with cfg.lock: q = cfg.queries.get(query_id)
     if q is None:
-        v = cfg.store.votes()
+        v = cfg.store.vote_history()
         old = v[(v.labeller == who) & (v.request_id == rid)]
-        if len(old): return {'id': int(old.id.iloc[0]), 'request_id': rid}  # a retry of a stored vote
-        raise HTTPException(409, 'this comparison is no longer open (the server was restarted); load a new one')
+        if not len(old): raise HTTPException(409, 'this comparison is no longer open (the server was restarted); load a new one')
+        if (old.alignment.iloc[0], old.fidelity.iloc[0]) != (alignment, fidelity):
+            raise HTTPException(409, f'request {rid!r} of {who!r} already stored the vote {old.alignment.iloc[0]!r} / {old.fidelity.iloc[0]!r}, '
+                                     f'not {alignment!r} / {fidelity!r}')
+        return {'id': int(old.id.iloc[0]), 'request_id': rid}  # a retry of a stored vote
     if q['labeller'] != who: raise HTTPException(403, f'query {query_id!r} was opened by another rater')
-    vote_id = cfg.store.add_vote(who, q['prompt'], q['left_model'], q['right_model'], alignment, fidelity, request_id=rid,
-                                 left_images=q['left_images'], right_images=q['right_images'])
+    try: vote_id = cfg.store.add_vote(who, q['prompt'], q['left_model'], q['right_model'], alignment, fidelity, request_id=rid,
+                                      left_images=q['left_images'], right_images=q['right_images'])
+    except ValueError as e: raise HTTPException(409, str(e)) from None  # the request id was used for another vote
     return {'id': int(vote_id), 'request_id': rid}
 
-def _compare_image(request: Request) -> Response:
+def _compare_image(request: Request, who: str) -> Response:
     "An image of compare mode, by its opaque key."
-    _who(request)
     try: folder, file_name = _comparison(_cfg(request)).files[request.path_params['key']]
     except KeyError: raise HTTPException(404, 'unknown image') from None
     return _image_response(folder, file_name)
 
 # %% ../nbs/06_app.ipynb #f76eb5f8
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>rlhf_t2i: label images</title>
-<style>
-body { font: 16px/1.4 system-ui, sans-serif; margin: 0; color: #222; }
-header { display: flex; gap: 1.5em; align-items: center; padding: .5em 1em; background: #f3f3f3; border-bottom: 1px solid #ddd; }
-main { padding: 1em; max-width: 70em; }
-h1 { font-size: 1.5em; margin: .4em 0; }
-.row { display: flex; gap: 1em; flex-wrap: wrap; }
-figure { margin: 0; padding: .5em; border: 3px solid #ddd; border-radius: 6px; cursor: pointer; }
-figure.selected { border-color: #1f6feb; }
-figcaption { font-weight: bold; }
-figure img, .set img { width: 192px; height: 192px; image-rendering: pixelated; background: #eee; display: block; }
-.set { display: grid; grid-template-columns: repeat(2, 192px); gap: .4em; }
-.sides { display: flex; gap: 3em; }
-button { font: inherit; padding: .25em .7em; border: 1px solid #999; border-radius: 4px; background: #fff; cursor: pointer; }
-button[aria-pressed="true"] { background: #1f6feb; border-color: #1f6feb; color: #fff; }
-button[aria-pressed="true"][data-value="good"] { background: #1a7f37; border-color: #1a7f37; }
-button[aria-pressed="true"][data-value="bad"] { background: #cf222e; border-color: #cf222e; }
-button[aria-pressed="true"][data-value="skip"] { background: #6e7781; border-color: #6e7781; }
-.keys { color: #555; font-size: .9em; }
-kbd { border: 1px solid #aaa; border-radius: 3px; padding: 0 .3em; background: #fafafa; }
-#status { font-weight: bold; min-height: 1.4em; }
-#login-error { color: #cf222e; }
-body.busy { cursor: progress; }
-</style></head>
-<body>
-<section id="login" hidden><main>
-  <h1>Log in to label images</h1>
-  <p>Paste the access token you were given, or open the link with <code>?token=</code> that came with it.</p>
-  <form id="login-form"><input id="token-input" type="password" autocomplete="off" aria-label="access token"
-    placeholder="access token" size="40" required> <button>Start</button></form>
-  <p id="login-error" role="alert"></p>
-</main></section>
-<section id="app" hidden>
-<header><strong>rlhf_t2i</strong>
-  <nav><a href="#label">Label</a> <a href="#compare" id="nav-compare" hidden>Compare</a></nav>
-  <span>signed in as <b id="who"></b> <button type="button" id="logout">Log out</button></span></header>
-<main>
-  <section id="label-mode">
-    <p id="progress"></p>
-    <h1 id="prompt"></h1>
-    <p>Does each image show what the text says? Mark it good or bad for that, or skip it if you cannot tell.</p>
-    <div id="images" class="row"></div>
-    <p><button type="button" id="submit">Submit (Enter)</button></p>
-    <p class="keys">Keys: <kbd>1</kbd> <kbd>2</kbd> <kbd>3</kbd> select an image &middot; <kbd>g</kbd> good &middot;
-      <kbd>b</kbd> bad &middot; <kbd>s</kbd> skip (each moves on to the next image) &middot; <kbd>Enter</kbd> submit the screen.</p>
-  </section>
-  <section id="compare-mode" hidden>
-    <p id="cmp-progress"></p>
-    <h1 id="cmp-prompt"></h1>
-    <div class="sides"><div><h2>Left</h2><div id="left" class="set"></div></div>
-      <div><h2>Right</h2><div id="right" class="set"></div></div></div>
-    <p>Alignment, which set matches the text better:
-      <button type="button" data-question="alignment" data-side="left">left (q)</button>
-      <button type="button" data-question="alignment" data-side="tie">tie (w)</button>
-      <button type="button" data-question="alignment" data-side="right">right (e)</button></p>
-    <p>Fidelity, which set looks better as images, whatever the text:
-      <button type="button" data-question="fidelity" data-side="left">left (a)</button>
-      <button type="button" data-question="fidelity" data-side="tie">tie (s)</button>
-      <button type="button" data-question="fidelity" data-side="right">right (d)</button></p>
-    <p><button type="button" id="vote">Submit (Enter)</button></p>
-    <p class="keys">Keys: alignment <kbd>q</kbd> left &middot; <kbd>w</kbd> tie &middot; <kbd>e</kbd> right;
-      fidelity <kbd>a</kbd> left &middot; <kbd>s</kbd> tie &middot; <kbd>d</kbd> right; <kbd>Enter</kbd> submit.</p>
-  </section>
-  <p id="status" role="status" aria-live="polite"></p>
-</main></section>
-<script src="/app.js"></script>
-</body></html>
-"""
+STATIC = files('rlhf_t2i')/'static'  # the page and its script, package files
+STATIC_TYPES = {'index.html': 'text/html; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8'}
 
-# %% ../nbs/06_app.ipynb #296914b0
-APP_JS = r"""// rlhf_t2i labelling page: label mode (good / bad / skip) and compare mode (two sets side by side). No build step.
-'use strict';
-const $ = (id) => document.getElementById(id);
-const TOKEN = 'rlhf_t2i.token', OUTBOX = 'rlhf_t2i.outbox';
-const LABEL_KEYS = {g: 'good', b: 'bad', s: 'skip'};
-const SIDE_KEYS = {q: ['alignment', 'left'], w: ['alignment', 'tie'], e: ['alignment', 'right'],
-                   a: ['fidelity', 'left'], s: ['fidelity', 'tie'], d: ['fidelity', 'right']};
-let me = null, screen = null, query = null, busy = false, blobs = [];
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const enc = encodeURIComponent;
-const token = () => localStorage.getItem(TOKEN);
-const say = (text) => { $('status').textContent = text; };
-const mode = () => (location.hash === '#compare' && me && me.compare ? 'compare' : 'label');
-const mine = (what) => `/api/labellers/${enc(me.labeller)}/${what}`;
-
-function requestId() {  // made once per label or vote and kept through retries, so the server stores it once
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-class ApiError extends Error {  // the server answered with an error
-  constructor(status, message) { super(message); this.status = status; }
-}
-
-async function api(path, body) {  // one request: its JSON, or ApiError (an error answer), or TypeError (no answer)
-  const opts = {headers: {Authorization: 'Bearer ' + token()}, cache: 'no-store'};
-  if (body !== undefined) {
-    opts.method = 'POST'; opts.body = JSON.stringify(body); opts.headers['Content-Type'] = 'application/json';
-  }
-  const r = await fetch(path, opts);
-  const data = await r.json().catch(() => ({}));
-  if (r.status === 401) showLogin(data.error || 'Please log in.');
-  if (!r.ok) throw new ApiError(r.status, data.error || r.statusText);
-  return data;
-}
-
-async function send(item) {  // POST until the server answers; no answer or a 5xx is retried with the same request id
-  for (let attempt = 1; ; attempt++) {
-    try { return await api(item.path, item.body); }
-    catch (e) {
-      if ((e instanceof ApiError && e.status < 500) || attempt >= 40) throw e;
-      say(`No answer from the server (${e.message}); trying again...`);
-      await sleep(Math.min(4000, 250 * attempt));
-    }
-  }
-}
-
-const outbox = () => JSON.parse(localStorage.getItem(`${OUTBOX}.${me.labeller}`) || '[]');  // one per labeller
-const setOutbox = (items) => localStorage.setItem(`${OUTBOX}.${me.labeller}`, JSON.stringify(items));
-const unqueue = (item) => setOutbox(outbox().filter((x) => x.body.request_id !== item.body.request_id));
-
-async function flush() {  // send what waits in the outbox, oldest first; kept there until acknowledged
-  let saved = 0; const refused = [];
-  for (const item of outbox()) {
-    try { await send(item); saved++; }
-    catch (e) {
-      if (!(e instanceof ApiError) || e.status === 401) throw e;  // kept, to be sent later
-      refused.push(e.message);  // refused for good (say, a vote on a query the restarted server forgot)
-    }
-    unqueue(item);
-  }
-  return {saved, refused};
-}
-
-async function imageSrc(url) {  // images need the token too, so they are fetched and shown as blobs
-  const r = await fetch(url, {headers: {Authorization: 'Bearer ' + token()}});
-  if (!r.ok) return '';
-  const src = URL.createObjectURL(await r.blob());
-  blobs.push(src);
-  return src;
-}
-
-function freeImages() { blobs.forEach((u) => URL.revokeObjectURL(u)); blobs = []; }
-
-function img(url, alt) {
-  const el = document.createElement('img'); el.alt = alt;
-  imageSrc(url).then((src) => { el.src = src; });
-  return el;
-}
-
-// Label mode
-async function loadScreen() {
-  screen = null; freeImages();
-  const s = await api(mine('screen'));
-  $('progress').textContent = `${s.progress.done} / ${s.progress.total} images labelled`;
-  const box = $('images'); box.replaceChildren();
-  if (!s.images.length) { $('prompt').textContent = 'Nothing left to label. Thank you!'; return; }
-  $('prompt').textContent = s.prompt;
-  s.images.forEach((im, i) => {
-    const fig = document.createElement('figure'); fig.dataset.imageId = im.image_id;
-    const cap = document.createElement('figcaption'); cap.textContent = `${i + 1}`;
-    const choices = document.createElement('div');
-    for (const [key, value] of Object.entries(LABEL_KEYS)) {
-      const b = document.createElement('button');
-      b.type = 'button'; b.dataset.value = value; b.textContent = `${value} (${key})`;
-      b.addEventListener('click', (e) => { e.stopPropagation(); if (screen) { screen.sel = i; choose(value); } });
-      choices.append(b);
-    }
-    fig.addEventListener('click', () => { if (screen) { screen.sel = i; drawScreen(); } });
-    fig.append(cap, img(im.url, `image ${i + 1}`), choices);
-    box.append(fig);
-  });
-  screen = {images: s.images, choices: s.images.map(() => null), sel: 0};
-  drawScreen();
-}
-
-function drawScreen() {
-  [...$('images').children].forEach((fig, i) => {
-    fig.classList.toggle('selected', i === screen.sel);
-    fig.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.value === screen.choices[i])));
-  });
-}
-
-function choose(value) {
-  say('');
-  screen.choices[screen.sel] = value;
-  screen.sel = Math.min(screen.sel + 1, screen.images.length - 1);
-  drawScreen();
-}
-
-function submitScreen() {
-  if (busy) return;
-  if (screen) {
-    const missing = screen.choices.indexOf(null);
-    if (missing >= 0) { screen.sel = missing; drawScreen(); say(`Choose good, bad or skip for image ${missing + 1}.`); return; }
-    const path = mine('labels');
-    setOutbox(outbox().concat(screen.images.map((im, i) =>
-      ({path, body: {image_id: im.image_id, value: screen.choices[i], request_id: requestId()}}))));
-    screen = null;  // keys do nothing until the next screen is shown
-  }
-  return run(next);
-}
-
-// Compare mode
-async function loadQuery() {
-  query = null; freeImages();
-  const q = await api(mine('compare'));
-  $('cmp-progress').textContent = `${q.progress.done} / ${q.progress.total} prompts compared`;
-  for (const side of ['left', 'right']) $(side).replaceChildren(...q[side].map((url, i) => img(url, `${side} image ${i + 1}`)));
-  $('cmp-prompt').textContent = q.query_id ? q.prompt : 'Nothing left to compare. Thank you!';
-  if (q.query_id) query = {id: q.query_id, alignment: null, fidelity: null};
-  drawQuery();
-}
-
-function drawQuery() {
-  document.querySelectorAll('[data-question]').forEach((b) =>
-    b.setAttribute('aria-pressed', String(!!query && query[b.dataset.question] === b.dataset.side)));
-}
-
-function submitQuery() {
-  if (busy) return;
-  if (query) {
-    const missing = ['alignment', 'fidelity'].filter((k) => !query[k]);
-    if (missing.length) { say(`Choose left, tie or right for ${missing.join(' and ')}.`); return; }
-    setOutbox(outbox().concat([{path: mine('votes'),
-      body: {query_id: query.id, request_id: requestId(), alignment: query.alignment, fidelity: query.fidelity}}]));
-    query = null;
-  }
-  return run(next);
-}
-
-// Both
-async function next() {  // send what waits, then show the next screen or query
-  const {saved, refused} = await flush();
-  say(refused.length ? `Not saved: ${refused.join('; ')}` : saved ? `Saved ${saved} ${saved === 1 ? 'answer' : 'answers'}.` : '');
-  await (mode() === 'label' ? loadScreen() : loadQuery());
-}
-
-async function run(task) {
-  if (busy) return;
-  busy = true; document.body.classList.add('busy');
-  try { await task(); }
-  catch (e) {
-    if (!(e instanceof ApiError && e.status === 401)) say(`Problem: ${e.message}. Nothing you submitted is lost: press Enter to try again.`);
-  }
-  finally { busy = false; document.body.classList.remove('busy'); }
-}
-
-function showLogin(message, forget = true) {
-  if (forget) localStorage.removeItem(TOKEN);
-  me = null; screen = null; query = null;
-  $('app').hidden = true; $('login').hidden = false;
-  $('login-error').textContent = message || '';
-  $('token-input').focus();
-}
-
-async function start() {
-  try { me = await api('/api/me'); }
-  catch (e) { if (!(e instanceof ApiError && e.status === 401)) showLogin(`The server cannot be reached (${e.message}).`, false); return; }
-  $('login').hidden = true; $('app').hidden = false;
-  $('who').textContent = me.labeller;
-  $('nav-compare').hidden = !me.compare;
-  await route();
-}
-
-async function route() {
-  $('label-mode').hidden = mode() !== 'label'; $('compare-mode').hidden = mode() !== 'compare';
-  screen = null; query = null;
-  await run(next);
-}
-
-document.addEventListener('keydown', (e) => {
-  if (!me || e.ctrlKey || e.metaKey || e.altKey || (e.target.closest && e.target.closest('input, textarea'))) return;
-  const k = e.key.toLowerCase();
-  if (k === 'enter') { e.preventDefault(); mode() === 'label' ? submitScreen() : submitQuery(); return; }
-  if (mode() === 'label' && screen) {
-    if (/^[1-9]$/.test(k) && Number(k) <= screen.images.length) { screen.sel = Number(k) - 1; drawScreen(); }
-    else if (LABEL_KEYS[k]) choose(LABEL_KEYS[k]);
-    else return;
-  } else if (mode() === 'compare' && query && SIDE_KEYS[k]) {
-    const [question, side] = SIDE_KEYS[k]; query[question] = side; drawQuery(); say('');
-  } else return;
-  e.preventDefault();
-});
-
-document.querySelectorAll('[data-question]').forEach((b) => b.addEventListener('click', () => {
-  if (query) { query[b.dataset.question] = b.dataset.side; drawQuery(); }
-}));
-$('submit').addEventListener('click', submitScreen);
-$('vote').addEventListener('click', submitQuery);
-$('logout').addEventListener('click', () => showLogin('Logged out.'));
-$('login-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  localStorage.setItem(TOKEN, $('token-input').value.trim()); $('token-input').value = '';
-  start();
-});
-window.addEventListener('hashchange', () => { if (me) route(); });
-
-const here = new URL(location.href);  // a token in the link is kept in this browser and taken out of the address bar
-if (here.searchParams.has('token')) {
-  localStorage.setItem(TOKEN, here.searchParams.get('token'));
-  here.searchParams.delete('token');
-  history.replaceState(null, '', here);
-}
-if (token()) start(); else showLogin('');
-"""
+def _static(name: str) -> bytes:
+    "The package file `static/name` of the page."
+    try: return (STATIC/name).read_bytes()
+    except FileNotFoundError: raise FileNotFoundError(f'{STATIC/name} is missing: reinstall rlhf_t2i (its static files ship in the package)') from None
 
 # %% ../nbs/06_app.ipynb #573340ac
 _SECURITY = {'Content-Security-Policy': "default-src 'self'; img-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
                                         "frame-ancestors 'none'", 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff'}
 
 def _endpoint(fn, body: bool = False):
-    "An async endpoint running `fn(request[, body])` in a worker thread; a dict it returns is sent as JSON (201 for a POST)."
+    "An async endpoint: the token first (401 / 403 before any body is read), then the body, then `fn(request, who[, body])` in a worker thread; a dict is sent as JSON (201 for a POST)."
     async def endpoint(request: Request) -> Response:
-        args = (await _body(request),) if body else ()
-        try: out = await run_in_threadpool(fn, request, *args)
+        try:
+            who = await run_in_threadpool(_who, request, request.path_params.get('name'))
+            args = (await _body(request, _cfg(request).body_timeout),) if body else ()
+            out = await run_in_threadpool(fn, request, who, *args)
         except sqlite3.OperationalError as e:  # the database stayed locked past the store's timeout: worth a retry
             raise HTTPException(503, f'the label database is busy ({e}); try again') from None
         return out if isinstance(out, Response) else JSONResponse(out, status_code=201 if body else 200)
     return endpoint
 
-def _me(request: Request) -> dict:
+def _me(request: Request, who: str) -> dict:
     cfg = _cfg(request)
-    return {'labeller': _who(request), 'labellers_per_image': cfg.labellers_per_image, 'per_screen': cfg.per_screen,
-            'compare': cfg.compare is not None}
+    return {'labeller': who, 'labellers_per_image': cfg.labellers_per_image, 'per_screen': cfg.per_screen, 'compare': cfg.compare is not None}
+
+def _file_route(path: str, name: str) -> Route:
+    content = _static(name)  # read once: the page does not change while the server runs
+    return Route(path, lambda request: Response(content, media_type=STATIC_TYPES[name], headers=_SECURITY))
 
 def create_app(store: LabelStore, data_dir, labellers_per_image: int = 2, compare=None, per_screen: int = 3,
-               raters_per_query: int = 9) -> Starlette:
+               raters_per_query: int = 9, body_timeout: float = BODY_TIMEOUT) -> Starlette:
     "The labelling app on `store`, registering the images of image folder `data_dir` (`compare`: image folders of two models, or a `Comparison`)."
     if labellers_per_image < 1: raise ValueError(f'labellers_per_image must be at least 1, not {labellers_per_image}')
     if per_screen < 1 or raters_per_query < 1: raise ValueError('per_screen and raters_per_query must be at least 1')
+    if not body_timeout > 0: raise ValueError(f'body_timeout must be positive seconds, not {body_timeout!r}')
     registration = store.register_images(data_dir)  # FileNotFoundError for a missing folder; bad rows are skipped
     if compare is not None and not isinstance(compare, Comparison): compare = load_comparison(compare)
     routes = [
-        Route('/', lambda request: HTMLResponse(PAGE, headers=_SECURITY)),
-        Route('/app.js', lambda request: Response(APP_JS, media_type='text/javascript', headers=_SECURITY)),
+        _file_route('/', 'index.html'), _file_route('/app.js', 'app.js'),
         Route('/api/health', lambda request: JSONResponse({'ok': True})),
         Route('/api/me', _endpoint(_me)),
         Route('/api/labellers/{name}/screen', _endpoint(_screen)),
@@ -594,10 +326,14 @@ def create_app(store: LabelStore, data_dir, labellers_per_image: int = 2, compar
         Route('/api/labellers/{name}/votes', _endpoint(_add_vote, body=True), methods=['POST']),
         Route('/api/compare/images/{key}', _endpoint(_compare_image))]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error})
-    app.state.cfg = _Config(store, registration, labellers_per_image, per_screen, compare, raters_per_query)
+    app.state.cfg = _Config(store, registration, labellers_per_image, per_screen, compare, raters_per_query, body_timeout)
     return app
 
 # %% ../nbs/06_app.ipynb #7561ed31
+HEADER_TIMEOUT = 10.0  # seconds from a request's first byte (or the connection's opening) to its complete headers
+LIMIT_CONCURRENCY = 100  # connections and requests at once; uvicorn answers 503 beyond it
+TIMEOUT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's default)
+
 def _listen(host: str, port: int) -> socket.socket:
     "A socket listening on `host`:`port`; a RuntimeError saying so when the address is taken."
     family = socket.AF_INET6 if ':' in host else socket.AF_INET
@@ -609,14 +345,36 @@ def _listen(host: str, port: int) -> socket.socket:
         raise RuntimeError(f'cannot listen on {host}:{port} ({e.strerror or e}); is another server on that port? Choose another port') from None
     return sock
 
-def _is_loopback(host: str) -> bool:
-    try: return host == 'localhost' or ipaddress.ip_address(host).is_loopback
-    except ValueError: return False
+def _ip(host: str):
+    try: return ipaddress.ip_address(host)
+    except ValueError: return None
+
+def _is_loopback(host: str) -> bool: return host == 'localhost' or bool((ip := _ip(host)) and ip.is_loopback)
+
+def _addresses(host: str) -> list:
+    "The addresses labellers can open for a server on `host`: this machine's own for 0.0.0.0 or ::, else `host`."
+    ip = _ip(host)
+    if ip is None or not ip.is_unspecified: return [host]
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    found = set()
+    try: found |= {ai[4][0] for ai in socket.getaddrinfo(socket.gethostname(), None, family)}
+    except OSError: pass
+    try:  # the address of the default route: connecting a UDP socket sends nothing
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect(('192.0.2.1', 9) if family == socket.AF_INET else ('2001:db8::1', 9)); found.add(s.getsockname()[0])
+    except OSError: pass
+    found = sorted(a for a in found if not ipaddress.ip_address(a.split('%')[0]).is_loopback)
+    return found or [socket.gethostname()]
+
+def _url(host: str, port: int) -> str: return f'http://{host if ":" not in host else f"[{host}]"}:{port}/'
 
 def _say(msg: str): print(msg, flush=True)  # flushed: a process reading our output sees each line at once
 
-def _prepare(data_dir, db, host='127.0.0.1', port=8000, labellers_per_image=2, compare=None, log=_say, **kw) -> tuple:
+def _prepare(data_dir, db, host='127.0.0.1', port=8000, labellers_per_image=2, compare=None, log=_say, public=False, **kw) -> tuple:
     "(store, app, socket) for `serve`, checking everything that can fail before the server starts."
+    if not _is_loopback(host) and not public:
+        raise ValueError(f'host {host!r} is not a loopback address: other machines could reach the server, and tokens travel in clear over HTTP. '
+                         'Serve on 127.0.0.1 behind an HTTPS reverse proxy (docs/labelling.md), or pass public=True (--public) to serve them on purpose')
     if not Path(data_dir).is_dir(): raise FileNotFoundError(f'no image folder at {data_dir}: make one with `rlhf-t2i generate`')
     store, sock = LabelStore(db), None
     try:
@@ -636,28 +394,70 @@ def _prepare(data_dir, db, host='127.0.0.1', port=8000, labellers_per_image=2, c
     if cmp is not None:
         for s in cmp.skipped[:20]: log(f'warning: compare: skipped {s}')
         log(f'compare mode: {len(cmp.prompts)} prompts, models {cmp.models[0]!r} and {cmp.models[1]!r}')
-    if not _is_loopback(host):
-        log(f'warning: listening on {host}, beyond this machine: tokens travel in clear over HTTP; put an HTTPS proxy in front')
     images = store.images()
     n, others = len(images), images.data_dir.nunique() - 1
     log(f'{n} images to label ({reg.registered} from {data_dir}' + (f', the rest from {others} folders registered before' if others else '') +
         f'), {labellers_per_image} labellers an image, database {db}')
-    url = f'http://{host if ":" not in host else f"[{host}]"}:{sock.getsockname()[1]}/'
-    log(f'serving on {url} (labellers open {url}?token=THEIR_TOKEN; Ctrl-C stops)')
+    urls = [_url(a, sock.getsockname()[1]) for a in _addresses(host)]
+    if not _is_loopback(host):
+        log(f'warning: serving beyond this machine on {host}: tokens travel in clear over plain HTTP; put an HTTPS reverse proxy in front (docs/labelling.md)')
+        if len(urls) > 1: log('labellers on other machines open any of ' + ', '.join(urls))
+    log(f'serving on {urls[0]} (labellers open {urls[0]}?token=THEIR_TOKEN; Ctrl-C stops)')
     return store, app, sock
 
+def _protocol(header_timeout: float, body_timeout: float):
+    "uvicorn's h11 protocol with read deadlines: a request's headers within `header_timeout` s of its first byte (or of the connection's opening), its body soon after `body_timeout`."
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    class Protocol(H11Protocol):
+        _timer = _phase = None; _got = 0  # the deadline's timer, what it waits for, bytes received since it was set
+        def connection_made(self, transport):
+            super().connection_made(transport); self._arm('headers', header_timeout)
+        def connection_lost(self, exc):
+            self._disarm(); super().connection_lost(exc)
+        def data_received(self, data):
+            if self._phase is None and self.conn.their_state is h11.IDLE: self._arm('headers', header_timeout)  # a new request begins
+            self._got += len(data)
+            super().data_received(data)
+            state = self.conn.their_state
+            # the app answers a slow body with 408 itself; this only closes a body still unsent after the answer (say, a 401)
+            if state is h11.SEND_BODY and self._phase != 'body': self._arm('body', body_timeout + 1)
+            elif state is not h11.IDLE and state is not h11.SEND_BODY: self._disarm()
+        def _arm(self, phase, seconds):
+            self._disarm(); self._phase, self._got = phase, 0
+            self._timer = self.loop.call_later(seconds, self._expire)
+        def _disarm(self):
+            if self._timer is not None: self._timer.cancel()
+            self._timer = self._phase = None
+        def _expire(self):
+            phase, self._timer, self._phase = self._phase, None, None
+            if self.transport.is_closing(): return
+            if phase == 'headers' and self._got:  # a connection that never sent a byte (a browser's spare) is closed quietly
+                who = '%s:%d' % tuple(self.client[:2]) if self.client else 'a client'
+                _log.warning(f'{who} sent no complete request headers within {header_timeout:g} s; connection closed')
+            self.transport.close()
+    return Protocol
+
 def serve(data_dir, db, host: str = '127.0.0.1', port: int = 8000, labellers_per_image: int = 2, compare=None,
-          per_screen: int = 3, raters_per_query: int = 9, log=_say):
+          per_screen: int = 3, raters_per_query: int = 9,
+          public: bool = False,  # serve a host other machines reach (not loopback) on purpose
+          limit_concurrency: int = LIMIT_CONCURRENCY, header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT,
+          timeout_keep_alive: int = TIMEOUT_KEEP_ALIVE, log=_say):
     "Serve the labelling app for image folder `data_dir` on label database `db` until Ctrl-C or SIGTERM; `compare`: image folder(s) of two models."
     import uvicorn  # only the server needs it
-    store, app, sock = _prepare(data_dir, db, host, port, labellers_per_image, compare, log,
-                                per_screen=per_screen, raters_per_query=raters_per_query)
+    if not (limit_concurrency >= 1 and header_timeout > 0 and timeout_keep_alive > 0):
+        raise ValueError(f'limit_concurrency, header_timeout and timeout_keep_alive must be positive, not {limit_concurrency}, {header_timeout}, {timeout_keep_alive}')
+    store, app, sock = _prepare(data_dir, db, host, port, labellers_per_image, compare, log, public,
+                                per_screen=per_screen, raters_per_query=raters_per_query, body_timeout=body_timeout)
+    if not _log.handlers:  # the app's one-line warnings (a client gone mid-body, a stalled request), as uvicorn's own
+        h = logging.StreamHandler(); h.setFormatter(logging.Formatter('%(levelname)s:  %(message)s')); _log.addHandler(h)
     # uvicorn shuts down gracefully on SIGINT / SIGTERM, then raises the signal again for the handler it found:
     # a quiet one here, so that `serve` returns (exit status 0) instead of dying by the signal
     main = threading.current_thread() is threading.main_thread()
     old = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
-        config = uvicorn.Config(app, log_level='warning', access_log=False, timeout_graceful_shutdown=5)
+        config = uvicorn.Config(app, log_level='warning', access_log=False, timeout_graceful_shutdown=5, http=_protocol(header_timeout, body_timeout),
+                                limit_concurrency=limit_concurrency, timeout_keep_alive=timeout_keep_alive)
         uvicorn.Server(config).run(sockets=[sock])
         log('stopped')
     finally:

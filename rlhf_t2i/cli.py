@@ -54,10 +54,11 @@ def cmd_generate(args):
 
 # %% ../nbs/99_cli.ipynb #04334de4
 def cmd_label_serve(args):
-    "Serve the labelling (and side-by-side) web app on loopback until Ctrl-C."
+    "Serve the labelling (and side-by-side) web app until Ctrl-C, on loopback unless --public."
     from rlhf_t2i.app import serve
     serve(args.data, args.db, host=args.host, port=args.port, labellers_per_image=args.labellers_per_image,
-          compare=args.compare or None, per_screen=args.per_screen, raters_per_query=args.raters_per_query)
+          compare=args.compare or None, per_screen=args.per_screen, raters_per_query=args.raters_per_query,
+          public=args.public)
 
 def cmd_label_add_labeller(args):
     "Add a labeller and print their token and the address to open."
@@ -89,16 +90,16 @@ def cmd_label_stats(args):
     if args.out: print(f'-> {args.out}/table2.png, {args.out}/table2.json')
 
 def cmd_label_export(args):
-    "Export every label (with history and prompt fields) to Parquet or CSV."
+    "Export every label (with history and prompt fields), or with --votes every side-by-side vote, to Parquet or CSV."
     from rlhf_t2i.feedback import LabelStore
-    with LabelStore(args.db) as store: path = store.export_labels(args.out)
-    print(f'labels -> {path}')
+    with LabelStore(args.db) as store: path = (store.export_votes if args.votes else store.export_labels)(args.out)
+    print(f'{"votes" if args.votes else "labels"} -> {path}')
 
 def cmd_label_import(args):
-    "Import labels exported by `label export` (idempotent)."
+    "Import labels (or with --votes votes) exported by `label export` (idempotent)."
     from rlhf_t2i.feedback import LabelStore
-    with LabelStore(args.db) as store: n = store.import_labels(args.file)
-    print(f'{n} labels added to {args.db}')
+    with LabelStore(args.db) as store: n = (store.import_votes if args.votes else store.import_labels)(args.file)
+    print(f'{n} {"votes" if args.votes else "labels"} added to {args.db}')
 
 def add_label_commands(sub):
     "The `label` subcommands."
@@ -112,6 +113,7 @@ def add_label_commands(sub):
     p.add_argument('--compare', nargs='+', default=None, help='image folder(s) holding two models, for side-by-side votes')
     p.add_argument('--per-screen', type=int, default=3, help='images of one prompt per labelling screen')
     p.add_argument('--raters-per-query', type=int, default=9, help='votes wanted per side-by-side prompt')
+    p.add_argument('--public', action='store_true', help='allow a --host other machines reach (tokens go in clear over HTTP: see docs/labelling.md for TLS)')
     p.set_defaults(func=cmd_label_serve)
     p = label.add_parser('add-labeller', help='add a labeller and print their token')
     p.add_argument('name', help='the labeller\'s name (unique)')
@@ -140,10 +142,12 @@ def add_label_commands(sub):
     p = label.add_parser('export', help='export labels to Parquet or CSV')
     p.add_argument('--db', required=True, help='SQLite label database')
     p.add_argument('--out', required=True, help='file to write: .parquet or .csv')
+    p.add_argument('--votes', action='store_true', help='export the side-by-side votes instead of the labels')
     p.set_defaults(func=cmd_label_export)
     p = label.add_parser('import', help='import labels from Parquet or CSV')
     p.add_argument('file', help='file written by `label export`')
     p.add_argument('--db', required=True, help='SQLite label database')
+    p.add_argument('--votes', action='store_true', help='the file holds side-by-side votes (label export --votes)')
     p.set_defaults(func=cmd_label_import)
 
 # %% ../nbs/99_cli.ipynb #7aa385d0

@@ -93,27 +93,45 @@ def draw_sets(models: dict, prompts, work, per_prompt: int = 4, seed: int = 1000
     return folders
 
 # %% ../nbs/09_evaluate.ipynb #cb3da906
+import hashlib
+from collections import Counter
+from dataclasses import asdict, is_dataclass
+
 def default_raters(n: int = 9, noise: float = 0.1, seed: int = 0) -> list:
     "`n` simulated raters with the same noise and their own random streams."
     return [SimulatedRater(f'rater{i}', noise=noise, seed=seed + i) for i in range(n)]
 
+def _vote_key(rater, seed: int, left: str, right: str, prompt: str) -> str:
+    "A digest of all a simulated vote depends on: the rater's parameters, the side draw's seed, the sides and the prompt."
+    params = asdict(rater) if is_dataclass(rater) else repr(rater)
+    blob = json.dumps([type(rater).__name__, params, seed, left, right, prompt], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
 def simulate_votes(store: LabelStore, sets: pd.DataFrame, model: str, baseline: str, raters=None, seed: int = 0) -> int:
-    "Store each rater's side-by-side votes on every prompt `model` and `baseline` share in `sets`; returns votes added."
+    "Store each rater's side-by-side votes on every prompt `model` and `baseline` share in `sets` as its current votes; returns votes added."
     raters = default_raters() if raters is None else raters
+    if len({r.name for r in raters}) != len(raters): raise ValueError(f'raters need distinct names, not {[r.name for r in raters]}')
     by = {m: sets[sets.model == m].set_index('prompt') for m in (model, baseline)}
     for m, df in by.items():
         if not len(df): raise ValueError(f'no images of model {m!r}; models present: {sorted(sets.model.unique())}')
     shared = sorted(set(by[model].index) & set(by[baseline].index))
     if not shared: raise ValueError(f'models {model!r} and {baseline!r} share no prompt')
-    known, before = set(store.labellers()), len(store.votes())
+    pair = {model, baseline}
+    query = lambda v: (v.labeller, v.prompt) if {v.left_model, v.right_model} == pair else None
+    current = {query(v): v.request_id for v in store.votes().itertuples()}  # the raters' current votes on these queries
+    cast = Counter(query(v) for v in store.vote_history().itertuples())  # all votes so far: request ids stay unique
+    known, added = set(store.labellers()), 0
     for r in raters:
         if r.name not in known: store.add_labeller(r.name)
         for p in shared:
             left, right = (model, baseline) if random.Random(f'{seed}|{r.name}|{p}').random() < 0.5 else (baseline, model)
+            key = f'sim:{_vote_key(r, seed, left, right, p)}:'
+            if str(current.get((r.name, p))).startswith(key): continue  # this rater's current vote is this one
             a, f = r.vote(p, by[left].loc[p], by[right].loc[p])
-            store.add_vote(r.name, p, left, right, a, f, request_id=f'sim:{left}:{right}:{p}',
+            store.add_vote(r.name, p, left, right, a, f, request_id=key + str(cast[r.name, p]),
                            left_images=by[left].loc[p, 'images'], right_images=by[right].loc[p, 'images'])
-    return len(store.votes()) - before
+            added += 1
+    return added
 
 # %% ../nbs/09_evaluate.ipynb #3b3f4955
 WIN_FRACTION = 2 / 3  # the paper's rule: a prompt is won when at least this share of its votes favours one side

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS votes (
     alignment TEXT NOT NULL CHECK (alignment IN {SIDES}), fidelity TEXT NOT NULL CHECK (fidelity IN {SIDES}),
     time TEXT NOT NULL, request_id TEXT, left_images TEXT, right_images TEXT,
     UNIQUE (labeller, request_id));
+CREATE INDEX IF NOT EXISTS votes_query ON votes(labeller, prompt);
 """
 
 def _now() -> str: return datetime.now(timezone.utc).isoformat(timespec='microseconds')  # sorts as text
@@ -299,16 +300,18 @@ LabelStore.next_screen, LabelStore.progress = _next_screen, _progress
 
 # %% ../nbs/05_feedback.ipynb #3b57cca0
 def _lock_for_server(self: LabelStore) -> LabelStore:
-    "Claim this database for one server process; a second claim, from any process, raises RuntimeError naming the holder."
+    "Claim this database for one server process; a second claim, from any process and by any path, raises RuntimeError naming the holder."
     if fcntl is None: raise RuntimeError('lock_for_server needs fcntl (Linux or macOS)')
     if self._lock_fd is not None: return self
-    lock = self.path.with_name(self.path.name + '.lock')
+    real = self.path.resolve()  # the file itself: a symlink or another relative path to it takes the same lock
+    lock = real.with_name(real.name + '.lock')
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.read(fd, 200).decode(errors='replace').strip() or 'an unknown process'
         os.close(fd)
-        raise RuntimeError(f'label store {self.path} is already served by {holder} (lock file {lock}); stop that server '
+        via = '' if str(real) == str(self.path) else f' (the file {real})'
+        raise RuntimeError(f'label store {self.path}{via} is already served by {holder} (lock file {lock}); stop that server '
                            'or use another database') from None
     os.ftruncate(fd, 0); os.write(fd, f'pid {os.getpid()} on {socket.gethostname()}'.encode())
     self._lock_fd = fd
@@ -323,31 +326,58 @@ def _release_lock(self: LabelStore):
 LabelStore.lock_for_server, LabelStore.release_lock = _lock_for_server, _release_lock
 
 # %% ../nbs/05_feedback.ipynb #7b7c6e48
+def _check_text(what: str, s) -> str:
+    "`s` if it is a string SQLite can store as UTF-8, else a ValueError naming `what`."
+    if not isinstance(s, str): raise ValueError(f'{what} must be a string, not {type(s).__name__}')
+    try: s.encode('utf-8')
+    except UnicodeEncodeError: raise ValueError(f'{what} is not valid text (it holds a lone surrogate): {s!r}') from None
+    return s
+
 def _add_vote(self: LabelStore, labeller: str, prompt: str, left_model: str, right_model: str, alignment: str, fidelity: str,
               request_id: str | None = None, left_images: list | None = None, right_images: list | None = None) -> int:
-    "Store a side-by-side vote: which side (left, right or tie) won for `alignment` and for `fidelity`; returns its id."
+    "Store a side-by-side vote, which side (left, right or tie) won for `alignment` and for `fidelity`, as the rater's current vote on the query; returns its id."
     for what, side in (('alignment', alignment), ('fidelity', fidelity)):
         if side not in SIDES: raise ValueError(f'unknown {what} vote {side!r}; known: {SIDES}')
-    if not (isinstance(prompt, str) and prompt.strip()): raise ValueError(f'a vote needs a prompt, not {prompt!r}')
+    for what, s in (('prompt', prompt), ('left_model', left_model), ('right_model', right_model)): _check_text(what, s)
+    if not prompt.strip(): raise ValueError(f'a vote needs a prompt, not {prompt!r}')
     if left_model == right_model: raise ValueError(f'a vote compares two different models, not {left_model!r} with itself')
-    _check_request_id(request_id)
+    if request_id is not None: _check_text('request_id', _check_request_id(request_id))
     shown = [None if x is None else json.dumps(list(map(str, x))) for x in (left_images, right_images)]
+    vote = (prompt, left_model, right_model, alignment, fidelity)
     with self._write() as c:
         self._check_labeller(c, labeller)
         if request_id is not None:
-            old = self._one('SELECT id FROM votes WHERE labeller = ? AND request_id = ?', (labeller, request_id), c)
+            old = self._one('SELECT id, prompt, left_model, right_model, alignment, fidelity FROM votes WHERE labeller = ? AND request_id = ?',
+                            (labeller, request_id), c)
+            if old and tuple(old[1:]) != vote:
+                raise ValueError(f'request {request_id!r} of {labeller!r} already stored the vote {old[4]!r} / {old[5]!r} on {old[1]!r} '
+                                 f'({old[2]!r} left, {old[3]!r} right), not {alignment!r} / {fidelity!r} on {prompt!r} ({left_model!r} left)')
             if old: return old[0]  # a retry: stored once
         return c.execute("""INSERT INTO votes (uid, labeller, prompt, left_model, right_model, alignment, fidelity, time, request_id,
                             left_images, right_images) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                         (_uid(), labeller, prompt, left_model, right_model, alignment, fidelity, _now(), request_id, *shown)).lastrowid
+                         (_uid(), labeller, *vote, _now(), request_id, *shown)).lastrowid
 
-def _votes(self: LabelStore) -> pd.DataFrame:
-    "Every side-by-side vote, oldest first."
-    df = self._frame('SELECT * FROM votes ORDER BY time, id')
+# a query is a prompt and an unordered pair of models; the current vote of a rater on it is the latest
+_VOTES_SQL = """
+SELECT *, rn = 1 AS current FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY labeller, prompt, MIN(left_model, right_model), MAX(left_model, right_model)
+                                 ORDER BY time DESC, id DESC) AS rn FROM votes)"""
+
+def _vote_frame(self: LabelStore, where: str = '') -> pd.DataFrame:
+    df = self._frame(f'{_VOTES_SQL} {where} ORDER BY time, id').drop(columns='rn')
     for col in ('left_images', 'right_images'): df[col] = pd.Series([json.loads(v) if isinstance(v, str) else None for v in df[col]], dtype=object)
+    df['current'] = df['current'].astype(bool)
     return df
 
-LabelStore.add_vote, LabelStore.votes = _add_vote, _votes
+def _votes(self: LabelStore) -> pd.DataFrame:
+    "The current side-by-side votes, each rater's latest on each query (prompt and pair of models), oldest first."
+    return _vote_frame(self, 'WHERE rn = 1').drop(columns='current')
+
+def _vote_history(self: LabelStore) -> pd.DataFrame:
+    "Every side-by-side vote row, oldest first, with whether it is its rater's current vote on its query."
+    return _vote_frame(self)
+
+LabelStore.add_vote, LabelStore.votes, LabelStore.vote_history = _add_vote, _votes, _vote_history
 
 # %% ../nbs/05_feedback.ipynb #8eb4ebca
 EXPORT_FORMATS = {'.parquet': 'parquet', '.csv': 'csv'}
@@ -400,6 +430,55 @@ def _import_labels(self: LabelStore, path) -> int:
     return added
 
 LabelStore.export_labels, LabelStore.import_labels = _export_labels, _import_labels
+
+# %% ../nbs/05_feedback.ipynb #8f4bad53
+_VOTE_COLUMNS = ('uid', 'labeller', 'prompt', 'left_model', 'right_model', 'alignment', 'fidelity', 'time', 'request_id', 'left_images', 'right_images')
+
+def _export_votes(self: LabelStore, path) -> Path:
+    "Write every side-by-side vote row with its history to `path` (.parquet or .csv), the images shown as JSON lists."
+    path = Path(path); fmt = _format(path)
+    df = self.vote_history()
+    for col in ('left_images', 'right_images'): df[col] = [None if v is None else json.dumps(v) for v in df[col]]  # the same text in both formats
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.tmp')
+    df.to_parquet(tmp, index=False) if fmt == 'parquet' else df.to_csv(tmp, index=False)
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    return path
+
+def _read_votes(path: Path) -> list:
+    "The rows of a vote file as dicts, missing values as None, checked."
+    if not path.is_file(): raise FileNotFoundError(f'no vote file at {path}')
+    if _format(path) == 'parquet': df = pd.read_parquet(path)
+    else: df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[''])  # 'NA' may be a name: only blanks are missing
+    if missing := {'uid', 'labeller', 'prompt', 'left_model', 'right_model', 'alignment', 'fidelity', 'time'} - set(df.columns):
+        raise ValueError(f'{path} is not a vote export: it lacks columns {sorted(missing)}')
+    rows = [{k: _none(r.get(k)) for k in _VOTE_COLUMNS} for r in df.to_dict('records')]
+    for i, r in enumerate(rows):
+        if any(r[k] is None for k in ('uid', 'labeller', 'prompt', 'left_model', 'right_model', 'time')):
+            raise ValueError(f'{path}, row {i}: missing uid, rater, prompt, model or time')
+        for k in ('alignment', 'fidelity'):
+            if r[k] not in SIDES: raise ValueError(f'{path}, row {i}: unknown {k} vote {r[k]!r}; known: {SIDES}')
+        if r['left_model'] == r['right_model']: raise ValueError(f'{path}, row {i}: model {r["left_model"]!r} compared with itself')
+        _check_name(r['labeller'])
+    return rows
+
+def _import_votes(self: LabelStore, path) -> int:
+    "Add the votes of an exported file (.parquet or .csv) that this store lacks; returns how many were added."
+    path = Path(path)
+    rows, added = _read_votes(path), 0
+    with self._write() as c:
+        c.executemany('INSERT OR IGNORE INTO labellers (name, token_hash, created) VALUES (?, NULL, ?)',
+                      [(name, _now()) for name in {r['labeller'] for r in rows}])
+        for i, r in enumerate(rows):
+            if r['request_id'] is not None:
+                old = c.execute('SELECT uid FROM votes WHERE labeller = ? AND request_id = ?', (r['labeller'], r['request_id'])).fetchone()
+                if old and old[0] != r['uid']:
+                    raise ValueError(f'{path}, row {i}: request {r["request_id"]!r} of {r["labeller"]!r} is another vote in this store (uid {old[0]})')
+            added += c.execute(f'INSERT OR IGNORE INTO votes ({", ".join(_VOTE_COLUMNS)}) VALUES ({", ".join("?" * len(_VOTE_COLUMNS))})',
+                               tuple(r[k] for k in _VOTE_COLUMNS)).rowcount
+    return added
+
+LabelStore.export_votes, LabelStore.import_votes = _export_votes, _import_votes
 
 # %% ../nbs/05_feedback.ipynb #e0d6d8f8
 @dataclass(frozen=True)

@@ -138,6 +138,6 @@ def test_keyboard_compare(server, browser, tmp_path):
     page.keyboard.press('Enter')
     expect(page.locator('#status')).to_have_text('Saved 1 answer.')
     expect(page.locator('#cmp-progress')).to_have_text('1 / 3 prompts compared')
-    with LabelStore(db) as s: v = s.votes()
-    assert len(v) == 1 and v.prompt[0] == prompt and (v.alignment[0], v.fidelity[0]) == ('right', 'tie')
+    with LabelStore(db) as s: v, h = s.votes(), s.vote_history()
+    assert len(v) == len(h) == 1 and v.prompt[0] == prompt and (v.alignment[0], v.fidelity[0]) == ('right', 'tie')
     assert v.left_model[0] == ('base' if left_is_base else 'finetuned')

@@ -2,14 +2,16 @@
 in threads each posting labels through the same API as the page (a screen, then one POST per image with a client-made
 request id, retried with that id on connection errors), and the same with the server killed by SIGKILL a third of the
 way in and restarted. Every acknowledged label must be in the database exactly once. 8 x 100 labels by default, 8 x 500
-with the slow flag (about 45 s a test on 2 busy cores). Loopback only, bounded in requests and time; run with `-s` to see
-the figures."""
-import os, signal, socket, sqlite3, subprocess, sys, threading, time, uuid
+with the slow flag (about 45 s a test on 2 busy cores). Compare mode the same way: 8 raters voting at once on two
+models' images, each changing some votes and retrying some, must each be counted once a prompt, with no acknowledged
+vote lost. Loopback only, bounded in requests and time; run with `-s` to see the figures."""
+import os, random, signal, socket, sqlite3, subprocess, sys, threading, time, uuid
 from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from rlhf_t2i.feedback import LABEL_VALUES, LabelStore
+from rlhf_t2i.evaluate import side_by_side
+from rlhf_t2i.feedback import LABEL_VALUES, SIDES, LabelStore
 from rlhf_t2i.prompts import build_prompt_set
 from rlhf_t2i.worlds import render_folder
 
@@ -33,13 +35,13 @@ def free_port() -> int:
 
 
 class Server:
-    "A `serve` process on 127.0.0.1:`port`, its output in `log`."
-    def __init__(self, folder, db, port, log):
-        self.folder, self.db, self.port, self.log, self.proc = folder, db, port, log, None
+    "A `serve` process on 127.0.0.1:`port`, its output in `log`; `options`: more arguments of `serve`, as Python source."
+    def __init__(self, folder, db, port, log, options=''):
+        self.folder, self.db, self.port, self.log, self.options, self.proc = folder, db, port, log, options, None
 
     def start(self, timeout=90):
         code = (f'from rlhf_t2i.app import serve; serve({str(self.folder)!r}, {str(self.db)!r}, port={self.port}, '
-                f'labellers_per_image={LABELLERS_PER_IMAGE})')
+                f'labellers_per_image={LABELLERS_PER_IMAGE}{self.options})')
         env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
         self.proc = subprocess.Popen([sys.executable, '-c', code], stdout=open(self.log, 'a'), stderr=subprocess.STDOUT, env=env)
         t0 = time.monotonic()
@@ -180,3 +182,88 @@ def test_sigkill_mid_load(folder, tmp_path, per_labeller):
     assert fig['missing_after_kill'] == 0
     over = check_exactly_once(db, fig['threads'])
     report('kill', fig, over)
+
+
+# Compare mode: raters voting at once
+RATERS = 8
+CMP_PROMPTS = 24
+RATERS_PER_QUERY = 5  # fewer than the raters: prompts fill up while others still vote, so the count of raters decides
+
+
+@pytest.fixture(scope='module')
+def compare_folders(tmp_path_factory):
+    "Two models' image folders of the same 24 prompts, two images a prompt each."
+    d, prompts = tmp_path_factory.mktemp('compare'), build_prompt_set('shapes', CMP_PROMPTS, seed=3)
+    return [render_folder(prompts, d/m, per_prompt=2, wrong=w, model_id=m) for m, w in (('base', 1), ('finetuned', 0))]
+
+
+class Rater(Labeller):
+    "A rater's client: opens queries and votes until none is left; changes about a third of its votes (a new request id) and resends some (the same one)."
+    def __init__(self, name, token, port, deadline, counter, seed):
+        super().__init__(name, token, port, 0, deadline, counter)
+        self.rng, self.prompts = random.Random(seed), []
+
+    def vote(self, c, q, rid):
+        body = dict(query_id=q['query_id'], request_id=rid, alignment=self.rng.choice(SIDES), fidelity=self.rng.choice(SIDES))
+        t0 = time.perf_counter()
+        got = self.call(c, 'POST', f'/api/labellers/{self.name}/votes', json=body)
+        self.latency.append(time.perf_counter() - t0)
+        assert got['request_id'] == rid, got
+        self.acked.append((rid, q['prompt'], body['alignment'], body['fidelity']))
+        if self.rng.random() < 0.2:  # the same request again, as after a lost answer: stored once, the same answer
+            assert self.call(c, 'POST', f'/api/labellers/{self.name}/votes', json=body) == got
+
+    def run(self):
+        try:
+            with httpx.Client(base_url=f'http://127.0.0.1:{self.port}', headers={'Authorization': f'Bearer {self.token}'},
+                              timeout=10) as c:
+                while (q := self.call(c, 'GET', f'/api/labellers/{self.name}/compare'))['query_id']:
+                    assert q['prompt'] not in self.prompts, f'{self.name} was asked twice about {q["prompt"]!r}'
+                    self.prompts.append(q['prompt'])
+                    self.vote(c, q, uuid.uuid4().hex)
+                    if self.rng.random() < 0.35: self.vote(c, q, uuid.uuid4().hex)  # a change of mind on the same query
+                self.progress = q['progress']
+        except BaseException as e:  # reported by the test
+            self.error = e
+
+
+def test_concurrent_raters(compare_folders, tmp_path):
+    "8 raters vote at once in compare mode: each acknowledged vote stored once, each rater counted once a prompt, its last vote current."
+    db = tmp_path/'votes.db'
+    with LabelStore(db) as s: tokens = {f'r{i}': s.add_labeller(f'r{i}') for i in range(RATERS)}
+    server = Server(compare_folders[0], db, free_port(), tmp_path/'server.log',
+                    options=f', compare={[str(f) for f in compare_folders]!r}, raters_per_query={RATERS_PER_QUERY}')
+    start_s = server.start()
+    counter, deadline = dict(n=0, lock=threading.Lock()), time.monotonic() + DEADLINE_S
+    raters = [Rater(name, tok, server.port, deadline, counter, seed=i) for i, (name, tok) in enumerate(tokens.items())]
+    try:
+        t0 = time.perf_counter()
+        for t in raters: t.start()
+        for t in raters: t.join(max(1, deadline - time.monotonic()))
+        load_s = time.perf_counter() - t0
+    finally:
+        server.stop()
+    log = (tmp_path/'server.log').read_text()
+    for t in raters: assert t.error is None, f'{t.name}: {t.error!r}\n{log[-3000:]}'
+    assert 'Traceback' not in log, log[-3000:]
+
+    with LabelStore(db) as s: history, current = s.vote_history(), s.votes()
+    acked = {(t.name, rid): (p, a, f) for t in raters for rid, p, a, f in t.acked}
+    stored = {(r.labeller, r.request_id): (r.prompt, r.alignment, r.fidelity) for r in history.itertuples()}
+    assert len(history) == len(stored) == len(acked), 'a vote stored twice, or one not acknowledged'
+    assert stored == acked, f'{len(set(acked) - set(stored))} acknowledged votes missing'
+    last = {(t.name, p): (a, f) for t in raters for _, p, a, f in t.acked}  # each rater's last acknowledged vote a prompt
+    assert {(r.labeller, r.prompt): (r.alignment, r.fidelity) for r in current.itertuples()} == last
+    assert len(current) == len(last) < len(history)  # changed votes are history, not counted
+    per_prompt = current.groupby('prompt').labeller.agg(['size', 'nunique'])
+    assert (per_prompt['size'] == per_prompt['nunique']).all()
+    assert len(per_prompt) == CMP_PROMPTS and per_prompt['nunique'].min() >= RATERS_PER_QUERY  # none closed early by a rater counted twice
+    outcomes = side_by_side(current, 'finetuned', 'base')
+    assert (outcomes.set_index('prompt').votes.groupby('prompt').first() == per_prompt['nunique']).all()  # the analysis counts raters
+    for t in raters: assert t.progress == {'done': len(t.prompts), 'total': len(t.prompts)}, (t.name, t.progress)
+    lat = np.array([x for t in raters for x in t.latency]) * 1000
+    over = int((per_prompt['nunique'] - RATERS_PER_QUERY).sum())
+    print(f'== compare: {RATERS} raters, {len(history)} votes ({len(history) - len(current)} changed) on {CMP_PROMPTS} prompts in {load_s:.1f} s; '
+          f'POST p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms; retries {sum(t.retries for t in raters)}; '
+          f'server start {start_s:.1f} s; raters beyond {RATERS_PER_QUERY} a prompt (two raters given it at once): {over}')
+    assert over <= CMP_PROMPTS * (RATERS - RATERS_PER_QUERY) // 2  # no reservation: a prompt handed to several raters at once gets extras, not every rater
