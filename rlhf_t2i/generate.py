@@ -67,7 +67,8 @@ def read_metadata(folder) -> list:
         for line in path.read_text().splitlines():
             try: row = json.loads(line)
             except json.JSONDecodeError: continue
-            if row.get('image_id') not in seen and (Path(folder)/row['file_name']).exists(): rows.append(row); seen.add(row.get('image_id'))
+            key = row.get('image_id') or row.get('file_name')  # captioned folders of real data have no image ids
+            if key not in seen and (Path(folder)/row['file_name']).exists(): rows.append(row); seen.add(key)
     return rows
 
 def _processes(process_index, num_processes) -> tuple:
