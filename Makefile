@@ -9,8 +9,9 @@ WHEELS := $(wildcard /opt/wheels)
 PIP_LOCAL := $(if $(WHEELS),--find-links $(WHEELS),)
 TEST_FLAGS ?=
 PYTEST_WORKERS ?= 2
+PROBES := reward_ceiling reward_data_curve strict_filter robust_clip
 
-.PHONY: all venv test test-slow sync-check bench reproduce limits models clean-runs browser
+.PHONY: all venv test test-slow sync-check bench reproduce limits models clean-runs browser $(PROBES)
 all: test
 
 venv: $(VENV)/.installed
@@ -29,8 +30,11 @@ test: venv browser sync-check
 	PATH=$(BIN):$$PATH RLHF_T2I_TEST_FLAGS="$(TEST_FLAGS)" bash tools/run_tests.sh $(PYTEST_WORKERS)
 
 # Debian's chromium for tests/test_app_browser.py (Playwright drives it; `playwright install` cannot download browsers here).
+# Only root can apt-get: anyone else gets a note, and the browser test skips with its reason (under CI=true it fails).
 browser:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	else echo "make browser: chromium is absent and installing it needs root (apt-get); skipped, so tests/test_app_browser.py will skip"; fi
 
 test-slow:
 	$(MAKE) test TEST_FLAGS="slow"
@@ -54,6 +58,12 @@ limits: venv
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits-seed2000.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml \
 		-p eval_seed 2000 -p out runs/experiments/limits-seed2000
+
+# Probes of the reward and of fine-tuning's data on make reproduce's work folder (docs/findings.md), one experiment
+# notebook each: `make strict_filter`, or `make strict_filter PROFILE=quick` on the quick profile's work folder.
+PROFILE ?= full
+$(PROBES): venv
+	$(BIN)/papermill nbs/experiments/$@.ipynb runs/experiments/$@-$(PROFILE).ipynb -f params/rlhf/$(PROFILE).yaml -f params/$@/$(PROFILE).yaml
 
 clean-runs:
 	rm -rf runs

@@ -370,6 +370,8 @@ def model_cards(out='data/models') -> dict:
         'shapes-clip': ['# shapes-clip', '', 'The CLIP ViT-L/14 analogue of shapes world: a transformers `CLIPModel` (4-pixel patches on 32-px '
                         'images, 4 layers a tower) with its `CLIPProcessor`. Load it with `CLIPModel.from_pretrained("data/models/shapes-clip")`.']}
     for name, head in cards.items():
-        text = '\n'.join(head + ['', '## Training', '', data, '', *table, '', '## Measured properties', '', *measured]) + '\n'
+        more = ('Other samplers, guidance scales and seed sets, the CLIP recipes tried and what training costs: '
+                '`docs/base_models.md` in the rlhf_t2i repository.')
+        text = '\n'.join(head + ['', '## Training', '', data, '', *table, '', '## Measured properties', '', *measured, '', more]) + '\n'
         (out/name/'README.md').write_text(text)
     return {k: out/k/'README.md' for k in cards}

@@ -16,28 +16,42 @@ def run_experiment(name, tmp_path, shared=(), **params):
     assert (tmp_path / 'figures' / f'{name}.png').stat().st_size > 10_000
     return json.loads((tmp_path / 'figures' / f'{name}.json').read_text())
 
+def shares_of(rates, n):
+    "Assert win / tie / lose are counts of `n` prompts that add up to all of them, and `diff` is win - lose inside its interval."
+    counts = [rates[k] * n for k in ('win', 'tie', 'lose')]
+    assert all(abs(c - round(c)) < 1e-9 for c in counts) and sum(map(round, counts)) == n, (rates, n)  # else not shares of the prompts
+    assert abs(rates['diff'] - (rates['win'] - rates['lose'])) < 1e-12 and rates['diff_lo'] <= rates['diff'] <= rates['diff_hi'], rates
+
 def test_fig3a_quick(tmp_path):
     res = run_experiment('fig3a', tmp_path)
     acc = res['accuracy']
-    assert res['pairs']['unseen'] > 0 and res['pairs']['seen'] > 0
+    # params/fig3a/quick.yaml: 12 held-out prompts a side x 4 renders, 2 of them misaligned: 2 x 2 (good, bad) pairs a prompt.
+    # Other counts mean the held-out renders or the oracle's reading of them are wrong (eval_good: exactly half aligned)
+    assert res['pairs'] == {'seen': 48, 'unseen': 48, 'all': 96} and res['eval_good'] == 0.5, (res['pairs'], res['eval_good'])
     # the shipped CLIP separates held-out aligned and misaligned clean renders far better than chance, so the pairs are built right;
     # a reward learned from 240 images is near chance here (0.59 at seed 0), its accuracy is the full profile's to show
     assert acc['CLIP score']['all'] > 0.8, acc
-    assert all(0 <= a['all'] <= 1 for a in acc.values()), acc
+    # each accuracy counts its pairs (a tie scores half): hits = accuracy x pairs is a whole or half number, else it averages something else
+    assert all(abs(2 * r['accuracy'] * r['pairs'] - round(2 * r['accuracy'] * r['pairs'])) < 1e-6 for r in res['table']), res['table'][:3]
 
 def test_fig3b_quick(tmp_path):
     res = run_experiment('fig3b', tmp_path)
-    assert res['images_half'] * 2 == res['images_all'] or res['images_half'] < res['images_all']
-    assert set(res['accuracy']) == {'all images per prompt', 'half the images per prompt'}
+    from rlhf_t2i.reward import labelled_data
+    train = labelled_data(tmp_path/'work'/'labels.db', tmp_path/'work'/'train')
+    # "half" is half of each prompt's labelled images (pandas rounds 1.5 to 2): any other count halves something else
+    assert res['images_all'] == len(train) and res['images_half'] == sum(round(n / 2) for n in train.groupby('prompt').size()), res
+    # both rewards are scored on the same 96 held-out pairs (as Fig 3a's), or their accuracies are not comparable
+    assert {(r['scorer'], r['pairs']) for r in res['table'] if r['subset'] == 'all'} == {('all images per prompt', 96), ('half the images per prompt', 96)}
 
 def test_rlhf_experiments_quick(tmp_path):
     "Table 3, Fig 4 and Fig 6 share one work folder: the stages run once, the three notebooks read them."
     t3 = run_experiment('table3', tmp_path, shared=('rlhf',))
     models = [r['model'] for r in t3['table']]
     assert models[0] == 'pre-trained' and len(models) == 6 and models[-1].endswith('oracle as reward')
-    assert all(r['frechet'] >= 0 and 0 <= r['aligned'] <= 1 for r in t3['table'])
+    # 16 evaluation prompts x 4 images a model, each read aligned or not: a share that is not k/64 was taken over other images
+    assert all(abs(r['aligned'] * 64 - round(r['aligned'] * 64)) < 1e-9 and r['frechet'] > 0 for r in t3['table']), t3['table']
     d = t3['d_model']  # D_model: 60 prompts x (4 labelled, some skipped, + 4 unlabelled) images, judged by the oracle
-    assert 400 < d['images'] <= 480 and 0 <= d['aligned'] <= 1 and 0 <= d['weight_on_aligned'] <= 1, d
+    assert 440 <= d['images'] <= 480 and abs(d['aligned'] * d['images'] - round(d['aligned'] * d['images'])) < 1e-6, d
     lim = run_experiment('limits', tmp_path, shared=('rlhf',))  # the controls, on the same work folder
     rows = {r['model']: r for r in lim['table']}
     assert list(rows)[:2] == ['pre-trained', 'oracle weights, no pre-training data'] and len(rows) == 20, list(rows)
@@ -48,7 +62,13 @@ def test_rlhf_experiments_quick(tmp_path):
     assert rows['full method, learned reward (Table 3)']['aligned'] == table3['+ pre-training data (full)']['aligned']
     assert lim['render_images'] == 480 and lim['render_aligned'] == 1.0, lim  # 60 prompts x 8 renders, every one aligned
     f4 = run_experiment('fig4', tmp_path, shared=('rlhf',))
-    assert abs(f4['alignment']['win'] + f4['alignment']['tie'] + f4['alignment']['lose'] - 1) < 1e-9
     assert f4['prompts'] == 16 and (tmp_path / 'figures' / 'fig2.png').stat().st_size > 10_000
+    shares_of(f4['alignment'], 16); shares_of(f4['fidelity'], 16)
+    # Fig 4 reads the same evaluation images as Table 3: the base's oracle alignment must be the same number
+    assert f4['oracle']['pre-trained']['alignment'] == table3['pre-trained']['aligned'], (f4['oracle'], table3['pre-trained'])
     f6 = run_experiment('fig6', tmp_path, shared=('rlhf',))
-    assert {r['question'] for r in f6['table6']} == {'alignment', 'fidelity'}
+    for t in ('table6', 'table7'):  # best-of-n vs random samples, the fine-tuned model vs best-of-n: both questions over all 16 prompts
+        overall = [r for r in f6[t] if r['group'] == 'all']
+        assert sorted(r['question'] for r in overall) == ['alignment', 'fidelity'], f6[t]
+        for r in overall: shares_of(r, 16)
+    assert f6['oracle']['pre-trained'] == f4['oracle']['pre-trained'], f6['oracle']  # the same base images as Fig 4 and Table 3
