@@ -320,7 +320,8 @@ def _summaries(f: Path) -> list:
         paper = t3['paper']
         rows = [f"| {r['model']} | {r['frechet']:.4f} | {r['reward']:.3f} | {_pct(r['aligned'])} | {_vs_base(r)} | {_pct(r['well_formed'])} | "
                 f"{paper.get(r['model'], {}).get('fid', '-')} | {paper.get(r['model'], {}).get('reward', '-')} |" for r in t3['table']]
-        out += ['## Table 3: training data', '', '![](table3.png)', '', f"{t3['steps']} fine-tuning steps a variant, pre-training loss weight β = {t3.get('beta', 1.0):g}; {t3['eval_prompts']} evaluation prompts.", '',
+        out += ['## Table 3: training data', '', '![](table3.png)', '', f"{t3['steps']} fine-tuning steps a variant, pre-training loss weight β = {t3.get('beta', 1.0):g}; {t3['eval_prompts']} evaluation prompts; "
+                f"Fréchet distance on {t3.get('frechet_features', 'CLIP image embeddings')}.", '',
                 '| model | Fréchet distance (ours) | mean reward (ours) | oracle aligned | aligned minus base, points (95% CI) | well formed | FID (paper) | reward (paper) |',
                 '|---|---|---|---|---|---|---|---|', *rows, '']
         if d := t3.get('d_model'):

@@ -72,3 +72,18 @@ def test_rlhf_experiments_quick(tmp_path):
         assert sorted(r['question'] for r in overall) == ['alignment', 'fidelity'], f6[t]
         for r in overall: shares_of(r, 16)
     assert f6['oracle']['pre-trained'] == f4['oracle']['pre-trained'], f6['oracle']  # the same base images as Fig 4 and Table 3
+
+def test_tiny_profile_runs_the_paper_path(tmp_path):
+    "`rlhf-t2i reproduce --profile tiny`: every step in the paper's world (its vocabulary, the detector judge, D_pre from a datasets dataset) on tiny random models."
+    cli = Path(sys.executable).parent / 'rlhf-t2i'
+    r = subprocess.run([str(cli), 'reproduce', '--profile', 'tiny', '--runs', str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    figs = tmp_path / 'reproduce' / 'tiny' / 'figures'
+    t2 = json.loads((figs / 'table2.json').read_text())
+    assert t2['stats'][0]['labels'] == 2 * 12 * 2  # 12 paper prompts x 2 images, two labellers each
+    t3 = json.loads((figs / 'table3.json').read_text())
+    assert [r['model'] for r in t3['table']][0] == 'pre-trained' and len(t3['table']) == 5  # base + 4 variants, no judge-as-reward row
+    f4 = json.loads((figs / 'fig4.json').read_text())
+    assert f4['prompts'] == 8 and f4['raters'] == 3  # params/rlhf/tiny.yaml, params/fig4/tiny.yaml
+    for name in ('fig3a', 'fig3b', 'fig6'): assert (figs / f'{name}.json').is_file(), name
+    assert not (figs / 'shapes_world.png').exists() and (figs / 'README.md').is_file()  # shapes world's own steps do not run
