@@ -128,7 +128,7 @@ def merge_parts(out, order=None) -> Path:
     rows = read_metadata(out)
     if order is not None:
         rank = {image_id(p, s): i for i, (p, s) in enumerate(order)}
-        rows.sort(key=lambda r: rank.get(r['image_id'], len(rank)))
+        rows.sort(key=lambda r: rank.get(r.get('image_id'), len(rank)))
     tmp = out/'metadata.jsonl.tmp'
     tmp.write_text(''.join(json.dumps(r) + '\n' for r in rows)); os.replace(tmp, out/'metadata.jsonl')
     for part in out.glob('metadata.part*.jsonl'): part.unlink()
