@@ -18,8 +18,8 @@ from .pretrain import encode_text, min_snr_weights
 from .worlds import WORLDS, World, captioned_folder, get_world
 
 # %% auto #0
-__all__ = ['VARIANTS', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows', 'cached_encoding',
-           'FinetuneConfig', 'finetune']
+__all__ = ['VARIANTS', 'per_prompt_weights', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows',
+           'cached_encoding', 'FinetuneConfig', 'finetune']
 
 # %% ../nbs/08_finetune.ipynb #4d7e316b
 def _rewards_of(folder, name: str = 'rewards.jsonl') -> dict:
@@ -33,8 +33,17 @@ def _key(folder, file_name) -> str:
     "An image's absolute path: the same for a folder given relatively or absolutely (the label store keeps absolute ones)."
     return str((Path(folder)/file_name).resolve())
 
-def model_rows(labelled=None, db=None, scored=None, weight_by: str = 'reward', rewards_file: str = 'rewards.jsonl') -> pd.DataFrame:
+def per_prompt_weights(weights, prompts) -> np.ndarray:
+    "Each weight as its prompt's advantage, (w - prompt mean) / prompt std, as DDPO normalises rewards per prompt; 0 where a prompt's weights are all equal."
+    w = pd.Series(np.asarray(weights, float)); g = w.groupby(np.asarray(prompts))
+    mean, std = g.transform('mean'), g.transform('std', ddof=0)
+    return np.where(std > 1e-12, (w - mean) / std.where(std > 1e-12, 1.0), 0.0)
+
+def model_rows(labelled=None, db=None, scored=None, weight_by: str = 'reward', rewards_file: str = 'rewards.jsonl',
+               per_prompt: bool = False) -> pd.DataFrame:
     "D_model: rows (path, prompt, weight, source) of labelled images (reward- or label-weighted) and reward-scored ones (their `rewards_file`)."
+    # per_prompt: weights relative to their prompt's images (`per_prompt_weights`), so only how an image ranks among its
+    # prompt's counts, not how well its prompt tends to come out; the negative ones are then clipped to 0 as any weight
     from rlhf_t2i.reward import labelled_data
     if weight_by not in ('reward', 'label'): raise ValueError(f"weight_by must be 'reward' or 'label', not {weight_by!r}")
     parts = []
@@ -55,6 +64,7 @@ def model_rows(labelled=None, db=None, scored=None, weight_by: str = 'reward', r
     if not parts: raise ValueError('no fine-tuning data: give labelled images (with their label store) or reward-scored images')
     rows = pd.concat(parts, ignore_index=True)
     if not np.isfinite(rows.weight).all(): raise ValueError(f'{int((~np.isfinite(rows.weight)).sum())} rewards are NaN or infinite')
+    if per_prompt: rows['weight'] = per_prompt_weights(rows.weight, rows.prompt)
     rows['weight'] = rows.weight.clip(lower=0)  # a negative weight would push the model away from an image
     if not (rows.weight > 0).any(): raise ValueError(f'all {len(rows)} weights are zero or negative: nothing to fine-tune towards')
     return rows

@@ -176,7 +176,7 @@ def world_for(profile: str, runs='runs', **models):
         models = dict(pipeline=str(m/'sd'), clip=str(m/'clip'), detector=str(m/'owl'), pretrain=str(m/'captions'), reference=str(m/'captions'), **models)
     return get_world(p.world, **models)
 
-WORLD_PARAMETERS = {'world': 'name', 'model': 'pipeline', 'clip': 'clip', 'detector': 'detector', 'pretrain': 'pretrain', 'reference': 'reference'}
+WORLD_PARAMETERS = {'world': 'name', 'model': 'pipeline', 'clip': 'clip', 'backbone': 'clip', 'detector': 'detector', 'pretrain': 'pretrain', 'reference': 'reference'}
 
 def notebook_parameters(step: Step, profile: str, runs, figures, world=None, device: str = 'cpu') -> dict:
     "The papermill parameters of a notebook step: its params files merged in order, `out` set to `figures`, the world's models and `device`."

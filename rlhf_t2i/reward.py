@@ -22,11 +22,12 @@ from .prompts import CATEGORIES, Prompt, parse_prompt, perturb, prompt_from_dict
 from .worlds import get_judge
 
 # %% auto #0
-__all__ = ['REWARD_CONFIG', 'REWARD_WEIGHTS', 'backbone_fingerprint', 'image_embeddings', 'text_embeddings', 'EmbeddingCache',
-           'RewardModel', 'reward_loss', 'labelled_data', 'row_prompt', 'RewardConfig', 'split_by_prompt',
-           'build_examples', 'train_reward', 'pairwise_accuracy', 'calibration_error', 'scorer_table', 'save_reward',
-           'Reward', 'JudgeReward', 'load_reward', 'reward_scores', 'train_on', 'fit_reward', 'score_folder',
-           'clip_score']
+__all__ = ['FEATURES', 'REWARD_VARIANTS', 'REWARD_CONFIG', 'REWARD_WEIGHTS', 'backbone_fingerprint', 'image_embeddings',
+           'text_embeddings', 'EmbeddingCache', 'image_tokens', 'text_tokens', 'TokenCache', 'PatchAttention',
+           'RewardModel', 'ranking_loss', 'reward_loss', 'labelled_data', 'row_prompt', 'RewardConfig', 'reward_config',
+           'split_by_prompt', 'build_examples', 'prompt_batches', 'train_reward', 'pairwise_accuracy',
+           'calibration_error', 'scorer_table', 'save_reward', 'Reward', 'JudgeReward', 'load_reward', 'reward_scores',
+           'train_on', 'fit_reward', 'score_folder', 'clip_score']
 
 # %% ../nbs/07_reward.ipynb #898d8a21
 def backbone_fingerprint(clip) -> str:
@@ -77,12 +78,14 @@ class EmbeddingCache:
     def __init__(self, root, clip, processor, batch_size: int = 256, progress: bool = False):
         self.clip, self.processor, self.batch_size, self.progress = clip, processor, batch_size, progress
         self.fingerprint = backbone_fingerprint(clip)
-        self.dir = Path(root)/self.fingerprint
+        self.dir = self._folder(Path(root))
         self.dir.mkdir(parents=True, exist_ok=True)
         self.table, self.computed = {}, 0  # key -> embedding; how many embeddings this object computed
         for f in sorted(self.dir.glob('*.safetensors')):
             with safe_open(f, 'pt') as sf: keys = json.loads(sf.metadata()['keys'])
             self.table.update(zip(keys, load_file(f)['embeddings']))
+
+    def _folder(self, root: Path) -> Path: return root/self.fingerprint
 
     def _store(self, keys: list, emb: torch.Tensor):
         name = self.dir/f'{_sha("|".join(keys).encode())}.safetensors'
@@ -114,34 +117,130 @@ class EmbeddingCache:
         by_key = dict(zip(keys, texts))
         return self._lookup(keys, lambda ks: text_embeddings(self.clip, self.processor, [by_key[k] for k in ks], self.batch_size))
 
-# %% ../nbs/07_reward.ipynb #eb3b20e2
-class RewardModel(torch.nn.Module):
-    "r(x, z): a 2-layer MLP over the concatenated image and text embeddings, giving a scalar."
-    def __init__(self, embed_dim: int, hidden: int = 1024, dropout: float = 0.1):
-        super().__init__()
-        self.embed_dim, self.hidden, self.dropout = embed_dim, hidden, dropout
-        self.mlp = torch.nn.Sequential(torch.nn.Linear(2 * embed_dim, hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
-                                       torch.nn.Linear(hidden, 1))
+# %% ../nbs/07_reward.ipynb #a1b2c302
+@torch.no_grad()
+def image_tokens(clip, processor, images, batch_size: int = 256) -> torch.Tensor:
+    "The vision tower's last hidden states (N, 1 + patches, H) of PIL images or HxWx3 arrays in [0, 1], float32 on the CPU."
+    out = []
+    for i in range(0, len(images), batch_size):
+        pil = [im if isinstance(im, Image.Image) else Image.fromarray((np.clip(im, 0, 1) * 255 + 0.5).astype(np.uint8)) for im in images[i:i + batch_size]]
+        px = processor(images=pil, return_tensors='pt')['pixel_values'].to(clip.device, clip.dtype)
+        out.append(clip.vision_model(pixel_values=px).last_hidden_state.float().cpu())
+    vc = clip.config.vision_config
+    return _check_finite(torch.cat(out) if out else torch.zeros(0, 1 + (vc.image_size // vc.patch_size) ** 2, vc.hidden_size), 'image token')
 
-    def forward(self, image_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
-        "Rewards (...,) of image embeddings (..., D) with text embeddings (..., D)."
+@torch.no_grad()
+def text_tokens(clip, processor, texts, batch_size: int = 512) -> tuple:
+    "(states (N, L, H), mask (N, L)): the text tower's last hidden states of `texts`, padded to the tokenizer's length, float32 on the CPU."
+    states, masks, tok = [], [], processor.tokenizer
+    for i in range(0, len(texts), batch_size):
+        x = tok(list(texts[i:i + batch_size]), padding='max_length', max_length=tok.model_max_length, truncation=True, return_tensors='pt')
+        h = clip.text_model(input_ids=x['input_ids'].to(clip.device), attention_mask=x['attention_mask'].to(clip.device)).last_hidden_state
+        states.append(h.float().cpu()); masks.append(x['attention_mask'].bool())
+    if not states: return torch.zeros(0, tok.model_max_length, clip.config.text_config.hidden_size), torch.zeros(0, tok.model_max_length, dtype=torch.bool)
+    return _check_finite(torch.cat(states), 'text token'), torch.cat(masks)
+
+class TokenCache(EmbeddingCache):
+    "The frozen backbone's token states of image files (patch tokens) and texts (states and mask), kept on disk under `root`."
+    def _folder(self, root: Path) -> Path: return root/self.fingerprint/'tokens'
+
+    def images(self, paths) -> torch.Tensor:
+        "Patch tokens (N, 1 + patches, H) of the image files at `paths`."
+        paths = [Path(p) for p in paths]
+        keys, by_key = [], {}
+        for p in paths:
+            try: k = 'image:' + _sha(p.read_bytes())
+            except FileNotFoundError: raise FileNotFoundError(f'image not found: {p}') from None
+            keys.append(k); by_key.setdefault(k, p)
+        if not keys: return image_tokens(self.clip, self.processor, [])
+        return self._lookup(keys, lambda ks: image_tokens(self.clip, self.processor, [_open_image(by_key[k]) for k in ks], self.batch_size))
+
+    def texts(self, texts) -> tuple:
+        "(states (N, L, H), mask (N, L)) of `texts`."
+        keys = ['text:' + _sha(t.encode()) for t in texts]
+        by_key = dict(zip(keys, texts))
+        if not keys: return text_tokens(self.clip, self.processor, [])
+        def compute(ks):  # the mask travels as one more channel, so a shard holds one tensor as the embeddings' do
+            s, m = text_tokens(self.clip, self.processor, [by_key[k] for k in ks], self.batch_size)
+            return torch.cat([s, m[..., None].float()], -1)
+        packed = self._lookup(keys, compute)
+        return packed[..., :-1], packed[..., -1] > 0.5
+
+# %% ../nbs/07_reward.ipynb #eb3b20e2
+FEATURES = {'concat': 2, 'product': 3}  # MLP input -> how many embedding-sized blocks: [x, z] or [x, z, x * z]
+
+class PatchAttention(torch.nn.Module):
+    "Pools the vision tower's patch tokens with the prompt's text states as queries: one vector per (image, prompt)."
+    def __init__(self, token_dim: int, dim: int = 64):
+        super().__init__()
+        self.dim = dim
+        self.norm_image, self.norm_text = torch.nn.LayerNorm(token_dim), torch.nn.LayerNorm(token_dim)
+        self.q, self.k, self.v = (torch.nn.Linear(token_dim, dim) for _ in range(3))
+
+    def forward(self, image_tokens, text_tokens, text_mask) -> torch.Tensor:
+        "(..., dim) from patch tokens (..., P, H), text states (..., L, H) and their mask (..., L); leading dims broadcast."
+        im = self.norm_image(image_tokens)
+        q, k, v = self.q(self.norm_text(text_tokens)), self.k(im), self.v(im)
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.dim), -1)  # (..., L, P): each text token looks over the patches
+        m = text_mask.to(att.dtype)[..., None]
+        return ((att @ v) * m).sum(-2) / m.sum(-2).clamp(min=1)  # the mean over the prompt's real tokens
+
+class RewardModel(torch.nn.Module):
+    "r(x, z): a 2-layer MLP over the concatenated image and text embeddings, giving a scalar (options: see `RewardConfig`)."
+    def __init__(self, embed_dim: int, hidden: int = 1024, dropout: float = 0.1, features: str = 'concat', clip_residual: bool = False,
+                 token_dim: int = 0, attention_dim: int = 0):
+        super().__init__()
+        if features not in FEATURES: raise ValueError(f'features must be one of {sorted(FEATURES)}, not {features!r}')
+        if bool(token_dim) != bool(attention_dim): raise ValueError(f'token_dim {token_dim} and attention_dim {attention_dim}: give both or neither')
+        self.embed_dim, self.hidden, self.dropout = embed_dim, hidden, dropout
+        self.features, self.clip_residual, self.token_dim, self.attention_dim = features, clip_residual, token_dim, attention_dim
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(FEATURES[features] * embed_dim + attention_dim, hidden), torch.nn.ReLU(),
+                                       torch.nn.Dropout(dropout), torch.nn.Linear(hidden, 1))
+        if clip_residual:  # the MLP starts at zero: the reward starts as the CLIP score and learns a correction
+            torch.nn.init.zeros_(self.mlp[-1].weight); torch.nn.init.zeros_(self.mlp[-1].bias)
+            self.clip_scale, self.clip_bias = torch.nn.Parameter(torch.tensor(1.0)), torch.nn.Parameter(torch.tensor(0.0))
+        if token_dim: self.attend = PatchAttention(token_dim, attention_dim)
+
+    def forward(self, image_emb: torch.Tensor, text_emb: torch.Tensor, image_tokens=None, text_tokens=None, text_mask=None) -> torch.Tensor:
+        "Rewards (...,) of image embeddings (..., D) with text embeddings (..., D) (and token states, for a patch-attention model)."
         image_emb, text_emb = torch.broadcast_tensors(image_emb, text_emb)
-        return self.mlp(torch.cat([image_emb, text_emb], -1)).squeeze(-1)
+        parts = [image_emb, text_emb] + ([image_emb * text_emb] if self.features == 'product' else [])
+        if self.token_dim:
+            if image_tokens is None or text_tokens is None or text_mask is None:
+                raise ValueError('this reward model pools patch tokens: give image_tokens, text_tokens and text_mask')
+            parts.append(self.attend(image_tokens, text_tokens, text_mask).expand(*image_emb.shape[:-1], -1))
+        r = self.mlp(torch.cat(parts, -1)).squeeze(-1)
+        if self.clip_residual: r = r + self.clip_scale * (image_emb * text_emb).sum(-1) + self.clip_bias
+        return r
 
 # %% ../nbs/07_reward.ipynb #1a9ae30e
+def ranking_loss(rewards: torch.Tensor, labels: torch.Tensor, groups: torch.Tensor, temperature: float = 0.1,
+                 good_threshold: float = 0.5) -> tuple:
+    "(loss, pairs): Bradley-Terry loss, mean of -log σ((r_good - r_bad) / T) over every (good, bad) pair of one group (prompt)."
+    good, bad = labels > good_threshold, labels < good_threshold  # an image its labellers split on (0.5) is in no pair
+    pair = (groups[:, None] == groups[None, :]) & good[:, None] & bad[None, :]
+    if not pair.any(): return torch.zeros((), device=rewards.device), 0
+    return F.softplus(-(rewards[:, None] - rewards[None, :])[pair] / temperature).mean(), int(pair.sum())
+
 def reward_loss(model: RewardModel, image_emb, text_emb, labels, perturbed_emb=None, lam: float = 0.5, temperature: float = 2.0,
-                has_perturbed=None, good_threshold: float = 0.5) -> tuple:
-    "(total, mse, prompt classification) of a batch; `perturbed_emb` (B, N-1, D) holds the perturbed prompts' embeddings."
-    r = model(image_emb, text_emb)
+                has_perturbed=None, good_threshold: float = 0.5, groups=None, rank_weight: float = 0.0, rank_temperature: float = 0.1,
+                tokens: dict | None = None) -> tuple:
+    "(total, mse, prompt classification, ranking) of a batch; `perturbed_emb` (B, N-1, D) holds the perturbed prompts' embeddings."
+    t = tokens or {}
+    r = model(image_emb, text_emb, t.get('image'), t.get('text'), t.get('mask'))
     mse = F.mse_loss(r, labels)
-    pc = torch.zeros((), device=r.device)
+    pc = rank = torch.zeros((), device=r.device)
     good = labels > good_threshold
     if has_perturbed is not None: good = good & has_perturbed  # rows without perturbations (free-form prompts) sit out
     if lam and perturbed_emb is not None and perturbed_emb.shape[1] and good.any():
-        wrong = model(image_emb[good, None], perturbed_emb[good])  # (G, N-1)
+        extra = (t['image'][good, None], t['perturbed'][good], t['perturbed_mask'][good]) if t else ()
+        wrong = model(image_emb[good, None], perturbed_emb[good], *extra)  # (G, N-1)
         logits = torch.cat([r[good, None], wrong], 1) / temperature  # the true prompt's logit is the model's own reward
         pc = F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=r.device))
-    return mse + lam * pc, mse, pc
+    if rank_weight:
+        if groups is None: raise ValueError(f'rank_weight {rank_weight} needs the prompt of each image (groups)')
+        rank = ranking_loss(r, labels, groups, rank_temperature, good_threshold)[0]
+    return mse + lam * pc + rank_weight * rank, mse, pc, rank
 
 # %% ../nbs/07_reward.ipynb #0c9d8f3d
 def labelled_data(db, data_dir=None) -> pd.DataFrame:
@@ -189,6 +288,32 @@ class RewardConfig:
     patience: int = 30  # epochs without a better validation MSE before stopping
     val_fraction: float = 0.15  # of the prompts, held out for early stopping
     seed: int = 0
+    variant: str = 'paper'  # the name in REWARD_VARIANTS it was made from (a record: the fields below say what it is)
+    features: str = 'concat'  # MLP input: 'concat' [x, z] (the paper's) or 'product' [x, z, x * z]
+    clip_residual: bool = False  # the MLP predicts a correction to a learned affine map of the CLIP score x·z
+    patch_attention: int = 0  # width of an attention head pooling the patch tokens by the prompt's text states; 0: none
+    rank_weight: float = 0.0  # weight of the within-prompt Bradley-Terry term; > 0 also batches each prompt's images together
+    rank_temperature: float = 0.1  # T of that term: rewards live near [0, 1], so a gap of 0.1 is one logit
+
+    def __post_init__(self):
+        if self.features not in FEATURES: raise ValueError(f'features must be one of {sorted(FEATURES)}, not {self.features!r}')
+        if self.rank_weight < 0 or self.rank_temperature <= 0:
+            raise ValueError(f'rank_weight must be >= 0 and rank_temperature > 0, not {self.rank_weight} and {self.rank_temperature}')
+
+REWARD_VARIANTS = {  # name -> config; 'paper' is the default, Lee et al. (2023) as written
+    'paper': RewardConfig(),
+    'ranking': RewardConfig(variant='ranking', rank_weight=1.0),
+    'clip-residual': RewardConfig(variant='clip-residual', clip_residual=True, features='product', rank_weight=1.0),
+    'patch-attention': RewardConfig(variant='patch-attention', patch_attention=64, features='product', rank_weight=1.0),
+}
+
+def reward_config(variant: str = 'paper', **changes) -> RewardConfig:
+    "The config of reward variant `variant` (a name in `REWARD_VARIANTS`), with `changes` to its fields."
+    if variant not in REWARD_VARIANTS: raise ValueError(f'unknown reward variant {variant!r}: choose one of {", ".join(REWARD_VARIANTS)}')
+    bad = sorted(set(changes) - set(RewardConfig.__dataclass_fields__) | ({'variant'} & set(changes)))
+    if bad: raise ValueError(f'{bad} are not RewardConfig fields one can change (variant is the name given)')
+    from dataclasses import replace
+    return replace(REWARD_VARIANTS[variant], **changes)
 
 def split_by_prompt(data: pd.DataFrame, val_fraction: float = 0.15, seed: int = 0) -> tuple:
     "(train, validation) rows, with each prompt's images all on one side."
@@ -198,8 +323,9 @@ def split_by_prompt(data: pd.DataFrame, val_fraction: float = 0.15, seed: int = 
     is_val = data.prompt.isin(val)
     return data[~is_val].reset_index(drop=True), data[is_val].reset_index(drop=True)
 
-def build_examples(data: pd.DataFrame, cache: EmbeddingCache, n_prompts: int = RewardConfig.n_prompts, seed: int = 0) -> dict:
-    "Tensors for training: image and prompt embeddings, labels, and the N-1 perturbed prompts' embeddings (with a mask)."
+def build_examples(data: pd.DataFrame, cache: EmbeddingCache, n_prompts: int = RewardConfig.n_prompts, seed: int = 0,
+                   tokens: TokenCache | None = None) -> dict:
+    "Tensors for training: embeddings, labels, prompt ids, the N-1 perturbed prompts' embeddings (with a mask), token states if `tokens`."
     img, txt = cache.images(data.path), cache.texts(list(data.prompt))
     k = max(n_prompts - 1, 0)
     pert_texts, mask = [], []
@@ -209,18 +335,47 @@ def build_examples(data: pd.DataFrame, cache: EmbeddingCache, n_prompts: int = R
         mask.append(len(alts) == k and k > 0)
         pert_texts += alts if mask[-1] else [row['prompt']] * k
     pert = cache.texts(pert_texts).reshape(len(data), k, -1) if k else torch.zeros(len(data), 0, img.shape[1])
-    return dict(image=img, text=txt, label=torch.tensor(data.label.values, dtype=torch.float32), perturbed=pert,
-                has_perturbed=torch.tensor(mask))
+    ex = dict(image=img, text=txt, label=torch.tensor(data.label.values, dtype=torch.float32), perturbed=pert,
+              has_perturbed=torch.tensor(mask), group=torch.tensor(pd.factorize(data.prompt)[0]))
+    if tokens is not None:
+        (ts, tm), (ps, pm) = tokens.texts(list(data.prompt)), tokens.texts(pert_texts)
+        ex['tokens'] = dict(image=tokens.images(data.path), text=ts, mask=tm, perturbed=ps.reshape(len(data), k, *ps.shape[1:]),
+                            perturbed_mask=pm.reshape(len(data), k, -1))
+    return ex
 
 def _batch_loss(model, ex, idx, cfg: RewardConfig):
+    tokens = {k: v[idx] for k, v in ex['tokens'].items()} if 'tokens' in ex else None
     return reward_loss(model, ex['image'][idx], ex['text'][idx], ex['label'][idx], ex['perturbed'][idx], cfg.lam, cfg.temperature,
-                       ex['has_perturbed'][idx])
+                       ex['has_perturbed'][idx], groups=ex['group'][idx], rank_weight=cfg.rank_weight, rank_temperature=cfg.rank_temperature,
+                       tokens=tokens)
+
+def prompt_batches(groups: torch.Tensor, batch_size: int, generator: torch.Generator) -> list:
+    "Batches of row indices in random order, each prompt's (group's) rows in one batch, about `batch_size` rows a batch."
+    order = torch.randperm(int(groups.max()) + 1 if len(groups) else 0, generator=generator)
+    rank = torch.empty_like(order); rank[order] = torch.arange(len(order))
+    rows = torch.randperm(len(groups), generator=generator)
+    rows = rows[torch.argsort(rank[groups[rows]], stable=True)]  # grouped, groups in random order
+    sizes = torch.bincount(groups, minlength=len(order))[order]
+    batch_of_group = (torch.cumsum(sizes, 0) - sizes) // batch_size  # a group goes where its first row would fall
+    per_batch = torch.bincount(batch_of_group, weights=sizes.double()).long().tolist() if len(rows) else []
+    return [b for b in rows.split(per_batch) if len(b)]  # (a prompt larger than a batch leaves a gap: no empty batch)
+
+def _check_labels(ex: dict, cfg: RewardConfig):
+    y = ex['label']
+    if not ((y > 0.5).any() and (y < 0.5).any()):
+        raise ValueError(f'the {len(y)} training labels are all {"good" if (y > 0.5).any() else "bad or split"}: a reward model needs good and bad images')
+    if cfg.rank_weight and not ranking_loss(torch.zeros(len(y)), y, ex['group'])[1]:
+        raise ValueError(f'rank_weight {cfg.rank_weight} needs prompts with a good and a bad image, and none of the '
+                         f'{int(ex["group"].max()) + 1} training prompts has both: set rank_weight=0 or label more images a prompt')
 
 def train_reward(train: dict, val: dict | None, config: RewardConfig = RewardConfig(), log_dir=None, progress: bool = False) -> tuple:
     "Train a `RewardModel` on example tensors; returns (model at its best validation MSE, history DataFrame)."
     cfg = config
+    _check_labels(train, cfg)
+    if cfg.patch_attention and 'tokens' not in train: raise ValueError(f'patch_attention {cfg.patch_attention} needs token states: build_examples(..., tokens=TokenCache(...))')
     torch.manual_seed(cfg.seed)
-    model = RewardModel(train['image'].shape[1], cfg.hidden, cfg.dropout)
+    token_dim = train['tokens']['image'].shape[-1] if cfg.patch_attention else 0
+    model = RewardModel(train['image'].shape[1], cfg.hidden, cfg.dropout, cfg.features, cfg.clip_residual, token_dim, cfg.patch_attention)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     writer = None
     if log_dir is not None:
@@ -229,17 +384,19 @@ def train_reward(train: dict, val: dict | None, config: RewardConfig = RewardCon
     g, n, hist = torch.Generator().manual_seed(cfg.seed), len(train['label']), []
     best, best_state, stale = math.inf, None, 0
     for epoch in tqdm(range(cfg.max_epochs), desc='reward', disable=not progress, leave=False):
-        model.train(); sums = np.zeros(3)
-        for idx in torch.randperm(n, generator=g).split(cfg.batch_size):
-            total, mse, pc = _batch_loss(model, train, idx, cfg)
+        model.train(); sums = np.zeros(4)
+        batches = prompt_batches(train['group'], cfg.batch_size, g) if cfg.rank_weight else torch.randperm(n, generator=g).split(cfg.batch_size)
+        for idx in batches:
+            losses = _batch_loss(model, train, idx, cfg)
+            total = losses[0]
             if not torch.isfinite(total): raise FloatingPointError(f'reward loss is {total.item()} at epoch {epoch}: check the embeddings and the learning rate')
             opt.zero_grad(set_to_none=True); total.backward(); opt.step()
-            sums += np.array([total.item(), mse.item(), pc.item()]) * len(idx) / n
-        row = dict(epoch=epoch, loss=sums[0], mse=sums[1], pc=sums[2])
+            sums += np.array([v.item() for v in losses]) * len(idx) / n
+        row = dict(epoch=epoch, loss=sums[0], mse=sums[1], pc=sums[2], rank=sums[3])
         if val is not None and len(val['label']):
             model.eval()
-            with torch.no_grad(): _, vm, vp = _batch_loss(model, val, torch.arange(len(val['label'])), cfg)
-            row.update(val_mse=vm.item(), val_pc=vp.item())
+            with torch.no_grad(): _, vm, vp, vr = _batch_loss(model, val, torch.arange(len(val['label'])), cfg)
+            row.update(val_mse=vm.item(), val_pc=vp.item(), val_rank=vr.item())
         hist.append(row)
         if writer:
             for k, v in row.items():
@@ -296,11 +453,12 @@ REWARD_CONFIG = 'reward_config.json'
 REWARD_WEIGHTS = 'model.safetensors'
 
 def save_reward(model: RewardModel, out, backbone: str, fingerprint: str, config: RewardConfig | None = None, **info) -> Path:
-    "Save `model` into folder `out` with the backbone's name and fingerprint, the config and any `info`."
+    "Save `model` into folder `out` with the backbone's name and fingerprint, its variant, the config and any `info`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out/REWARD_WEIGHTS)
-    meta = dict(backbone=str(backbone), fingerprint=fingerprint, embed_dim=model.embed_dim, hidden=model.hidden, dropout=model.dropout,
-                config=asdict(config) if config else None, **info)
+    meta = dict(backbone=str(backbone), fingerprint=fingerprint, variant=config.variant if config else 'paper', embed_dim=model.embed_dim,
+                hidden=model.hidden, dropout=model.dropout, features=model.features, clip_residual=model.clip_residual,
+                token_dim=model.token_dim, attention_dim=model.attention_dim, config=asdict(config) if config else None, **info)
     (out/REWARD_CONFIG).write_text(json.dumps(meta, indent=1, default=str))
     return out
 
@@ -316,9 +474,10 @@ class Reward:
         out = []
         for i in range(0, len(images), batch_size):
             ims = [_open_image(im) if isinstance(im, (str, Path)) else im for im in images[i:i + batch_size]]
-            x = image_embeddings(self.clip, self.processor, ims, batch_size)
-            z = text_embeddings(self.clip, self.processor, [str(p) for p in prompts[i:i + batch_size]], batch_size)
-            out.append(self.model(x, z).numpy())
+            texts = [str(p) for p in prompts[i:i + batch_size]]
+            x, z = image_embeddings(self.clip, self.processor, ims, batch_size), text_embeddings(self.clip, self.processor, texts, batch_size)
+            tokens = (image_tokens(self.clip, self.processor, ims, batch_size), *text_tokens(self.clip, self.processor, texts, batch_size)) if self.model.token_dim else ()
+            out.append(self.model(x, z, *tokens).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 class JudgeReward:
@@ -346,19 +505,25 @@ def load_reward(path, backbone: str | None = None, device='cpu', judge='shapes')
     if fp != meta['fingerprint']:
         raise ValueError(f'reward model {path} was trained on backbone {meta["backbone"]!r} (fingerprint {meta["fingerprint"]}), '
                          f'not on {name!r} (fingerprint {fp}): score with the backbone it was trained on')
-    model = RewardModel(meta['embed_dim'], meta['hidden'], meta['dropout'])
+    model = RewardModel(meta['embed_dim'], meta['hidden'], meta['dropout'], meta.get('features', 'concat'), meta.get('clip_residual', False),
+                        meta.get('token_dim', 0), meta.get('attention_dim', 0))  # a reward saved before variants existed is the paper's
     model.load_state_dict(load_file(path/REWARD_WEIGHTS))
     return Reward(model.to(device), clip, processor, meta['backbone'], meta)
 
 # %% ../nbs/07_reward.ipynb #ab218968
 def reward_scores(model: RewardModel, cache: EmbeddingCache, data: pd.DataFrame) -> np.ndarray:
     "A reward model's score of each row (image, prompt)."
-    with torch.no_grad(): return model(cache.images(data.path), cache.texts(list(data.prompt))).numpy()
+    tokens = ()
+    if model.token_dim:  # the patch tokens, from the token cache beside the embeddings'
+        tc = TokenCache(cache.dir.parent, cache.clip, cache.processor, cache.batch_size)
+        tokens = (tc.images(data.path), *tc.texts(list(data.prompt)))
+    with torch.no_grad(): return model(cache.images(data.path), cache.texts(list(data.prompt)), *tokens).numpy()
 
 def train_on(data: pd.DataFrame, cache: EmbeddingCache, config: RewardConfig, log_dir=None, progress: bool = False) -> tuple:
     "(model, history, validation rows): a reward model trained on labelled rows `data`, split by prompt for early stopping."
     train, val = split_by_prompt(data, config.val_fraction, config.seed)
-    model, hist = train_reward(*(build_examples(d, cache, config.n_prompts, config.seed) for d in (train, val)), config, log_dir, progress)
+    tokens = TokenCache(cache.dir.parent, cache.clip, cache.processor, cache.batch_size) if config.patch_attention else None
+    model, hist = train_reward(*(build_examples(d, cache, config.n_prompts, config.seed, tokens) for d in (train, val)), config, log_dir, progress)
     return model, hist, val
 
 def fit_reward(db, data_dir, out, backbone: str = 'shapes', config: RewardConfig = RewardConfig(), cache_dir=None,
