@@ -325,9 +325,11 @@ def kind_template(kind: str, area: float, cx: float, cy: float, ys: np.ndarray, 
     Y = (ys[:, :, None, None] + sub[None, None, :, None] - (cy - oy * r)) / r
     return SHAPE_KINDS[kind](*np.broadcast_arrays(X, Y)).mean((2, 3))
 
-def _polygon_grid(px, py, verts):
-    "`_polygon(px[None], py[:, None], verts)` for increasing `px`: each row's edge crossings found by a sorted search, not a test per point."
-    x1, y1, x2, y2 = np.concatenate([verts, np.roll(verts, -1, axis=0)], 1).T[:, :, None]  # (edges, 1) each
+def _edges(verts) -> np.ndarray: return np.concatenate([verts, np.roll(verts, -1, axis=0)], 1).T[:, :, None]  # x1, y1, x2, y2: (edges, 1) each
+
+def _polygon_grid(px, py, edges):
+    "`_polygon(px[None], py[:, None], verts)` for increasing `px` and `edges = _edges(verts)`: each row's crossings found by a sorted search."
+    x1, y1, x2, y2 = edges
     crosses = (y1 > py) != (y2 > py)  # (edges, rows)
     k = np.searchsorted(px, (x2 - x1) * (py - y1) / (y2 - y1 + 1e-12) + x1)  # px[j] < the crossing iff j < k
     rows, edges = np.nonzero(crosses.T)
@@ -335,13 +337,18 @@ def _polygon_grid(px, py, verts):
     hist = np.bincount(rows * n + k.T[rows, edges], minlength=len(py) * n).reshape(len(py), n)
     return (np.cumsum(hist[:, :0:-1], 1)[:, ::-1] & 1).astype(bool)  # odd crossings to the right: inside
 
-_GRID_KINDS = {'triangle': lambda x, y: _polygon_grid(x, y, _TRIANGLE), 'star': lambda x, y: _polygon_grid(x, y, _STAR)}
+_TRIANGLE_EDGES, _STAR_EDGES = _edges(_TRIANGLE), _edges(_STAR)
+_GRID_KINDS = {'triangle': lambda x, y: _polygon_grid(x, y, _TRIANGLE_EDGES), 'star': lambda x, y: _polygon_grid(x, y, _STAR_EDGES)}
 _SUB = (np.arange(SUPERSAMPLE) + 0.5) / SUPERSAMPLE - 0.5
 
 @lru_cache(maxsize=None)
 def _kind_table() -> tuple:
     g = np.array([kind_geometry(k) for k in KIND_NAMES])  # unit area, centroid x, y
     return g[:, 0].astype(np.float32), g[:, 1], g[:, 2]
+
+@lru_cache(maxsize=None)
+def _blur_weights() -> list:  # gaussian_filter's own kernels (truncated at 4 sigma)
+    return [ndimage._filters._gaussian_kernel1d(s, 0, int(4.0 * s + 0.5))[::-1] if s else None for s in TEMPLATE_BLURS]
 
 @lru_cache(maxsize=64)
 def _pool(n: int) -> np.ndarray: return np.kron(np.eye(n, dtype=np.float32), np.ones(SUPERSAMPLE, np.float32))  # sums sub-samples
@@ -353,12 +360,14 @@ def kind_templates(area, cx, cy, gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
     X = ((gx[:, None] + _SUB)[None] - (cx - ox * r).astype(np.float32)[:, None, None]) / r[:, None, None]  # (kinds, cols, sub)
     Y = ((gy[:, None] + _SUB)[None] - (cy - oy * r).astype(np.float32)[:, None, None]) / r[:, None, None]
     cin, rin = (np.abs(X) <= EXTENT).any(2), (np.abs(Y) <= EXTENT).any(2)  # only pixels that reach the kind's extent can be covered
+    seen = (cin.any(1) & rin.any(1)).tolist()
+    c0s, c1s = cin.argmax(1).tolist(), (len(gx) - cin[:, ::-1].argmax(1)).tolist()  # first and last + 1 of each kind's columns
+    r0s, r1s = rin.argmax(1).tolist(), (len(gy) - rin[:, ::-1].argmax(1)).tolist()
     S = SUPERSAMPLE
     hits = np.zeros((len(KIND_NAMES), S * len(gy), S * len(gx)), np.float32)
     for i, k in enumerate(KIND_NAMES):
-        cols, rows = np.flatnonzero(cin[i]), np.flatnonzero(rin[i])
-        if not len(cols) or not len(rows): continue
-        c0, c1, r0, r1 = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
+        if not seen[i]: continue
+        c0, c1, r0, r1 = c0s[i], c1s[i], r0s[i], r1s[i]
         x, y = X[i, c0:c1].ravel(), Y[i, r0:r1].ravel()
         hits[i, S * r0:S * r1, S * c0:S * c1] = _GRID_KINDS[k](x, y) if k in _GRID_KINDS else SHAPE_KINDS[k](x[None], y[:, None])
     return (_pool(len(gy)) @ hits @ _pool(len(gx)).T).astype(np.float64) / (S * S)  # sub-sample counts are exact in float32
@@ -367,12 +376,13 @@ def classify_kind(alpha: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> str:
     "The kind whose template (same area and centroid, crisp or softened) is nearest to coverage map `alpha`."
     area, cx, cy = _centroid(alpha, ys, xs)
     pad = 3  # room for a softened template's tails
-    a = np.pad(alpha, pad)
+    a = np.zeros((alpha.shape[0] + 2 * pad, alpha.shape[1] + 2 * pad), alpha.dtype)
+    a[pad:-pad, pad:-pad] = alpha
     gy = np.arange(-pad, alpha.shape[0] + pad, dtype=np.float32) + ys[0, 0]
     gx = np.arange(-pad, alpha.shape[1] + pad, dtype=np.float32) + xs[0, 0]
     t = kind_templates(area, cx, cy, gy, gx)
-    # every template softened at once; gaussian_filter works line by line, so each equals the template filtered alone
-    soft = [ndimage.gaussian_filter(t, (0, s, s), mode='constant') if s else t for s in TEMPLATE_BLURS]
+    # every template softened at once, as gaussian_filter(template, s, mode='constant') does it: line by line, rows then columns
+    soft = [ndimage.correlate1d(ndimage.correlate1d(t, w, 1, mode='constant'), w, 2, mode='constant') if s else t for s, w in zip(TEMPLATE_BLURS, _blur_weights())]
     err = np.stack([((a - b) ** 2).reshape(len(t), -1).sum(1) for b in soft], 1)  # (kinds, blurs)
     return KIND_NAMES[int(err.argmin()) // len(TEMPLATE_BLURS)]  # the first of equal errors, as a loop over kinds and blurs would take
 
