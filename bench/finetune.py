@@ -62,7 +62,8 @@ if not args.no_compile:  # the same run compiled: the same batches, so the same 
     from dataclasses import replace
     comp = finetune(args.model, tmp/'compiled', data, tmp/'labels.db', data, config=replace(cfg, compile=True), progress=False)
     compiled = statistics.median(h['seconds'] for h in comp['history'][2:])
-    gaps = [abs(a['model'] - b['model']) / abs(a['model']) for a, b in zip(info['history'], comp['history'])]
+    # relative to the larger of the two; a batch of weight-0 rows has loss 0 in both
+    gaps = [abs(a['model'] - b['model']) / max(abs(a['model']), abs(b['model'])) if a['model'] or b['model'] else 0.0 for a, b in zip(info['history'], comp['history'])]
 
 # the straightforward loop
 pipe = load_pipeline(args.model, device=device)
