@@ -170,7 +170,7 @@ class FinetuneConfig:
     checkpointing_steps: int = 100
     checkpoints_total_limit: int | None = 2
     validation_steps: int = 100  # sample grids at fixed seeds logged every this many steps (0: never)
-    compile: bool = False  # torch.compile the UNet's training step: faster steps after a compile of minutes on a CPU (bench/finetune.py)
+    compile: bool = False  # torch.compile the UNet's step (minutes to compile on a CPU, and measured no faster there: bench/README.md)
     seed: int = 0
 
     def __post_init__(self):
