@@ -7,8 +7,12 @@ the cached tensors. Prints the median step times, their ratio, and the UNet's ac
 the machine's fp32 matmul rate measured in the same process, and the most caching can give: the straightforward step over its time
 without the encoding (Amdahl). The gain grows with the encoders' share of a step:
 `--model sd-like` measures it in SD v1.5's proportions.
+
+A third arm trains this trainer with `compile=True` (torch.compile of the UNet's step) on the same batches: its steady step,
+its compile time (its first step beyond a steady one), the number of steps at which compiling pays for itself, and how far
+its losses are from the eager trainer's. On a CPU the compile takes minutes; `--no-compile` leaves the arm out.
 """
-import argparse, json, statistics, tempfile, time
+import argparse, json, os, statistics, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -27,9 +31,15 @@ parser.add_argument('--model', default='shapes', help="pipeline: shapes, a folde
 parser.add_argument('--steps', type=int, default=20, help='steps timed in each arm (the first two are dropped as warm-up)')
 parser.add_argument('--batch-size', type=int, default=64, help='examples per step')
 parser.add_argument('--prompts', type=int, default=64, help='prompts of the fine-tuning data; 4 images each')
-parser.add_argument('--mixed-precision', default='no', choices=['no', 'fp16', 'bf16'], help='autocast dtype of both arms (GPU only)')
+parser.add_argument('--dtype', '--mixed-precision', dest='dtype', default='fp32', choices=['fp32', 'no', 'fp16', 'bf16'],
+                    help='autocast dtype of every arm (fp16 and bf16 on a GPU; fp32 is no autocast)')
+parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', choices=['cpu', 'cuda'], help='where every arm trains')
+parser.add_argument('--no-compile', action='store_true', help='leave out the compiled arm (its compile takes minutes on a CPU)')
 args = parser.parse_args()
-device = 'cuda' if torch.cuda.is_available() else 'cpu'  # where accelerate puts this trainer; the loop follows it
+if args.device == 'cuda' and not torch.cuda.is_available(): sys.exit('--device cuda: no CUDA device here')
+if args.device == 'cpu': os.environ['ACCELERATE_USE_CPU'] = 'true'  # accelerate would take a GPU when there is one
+device = args.device
+args.mixed_precision = 'no' if args.dtype in ('fp32', 'no') else args.dtype
 amp = dict(no=None, fp16=torch.float16, bf16=torch.bfloat16)[args.mixed_precision]
 
 def sync():
@@ -48,6 +58,12 @@ cfg = FinetuneConfig(variant='labelled+scored', max_train_steps=args.steps, trai
                      mixed_precision=args.mixed_precision)
 info = finetune(args.model, tmp/'ours', data, tmp/'labels.db', data, config=cfg, progress=False)
 ours = statistics.median(h['seconds'] for h in info['history'][2:])
+if not args.no_compile:  # the same run compiled: the same batches, so the same losses up to the compiled kernels' rounding
+    from dataclasses import replace
+    comp = finetune(args.model, tmp/'compiled', data, tmp/'labels.db', data, config=replace(cfg, compile=True), progress=False)
+    compiled = statistics.median(h['seconds'] for h in comp['history'][2:])
+    # relative to the larger of the two; a batch of weight-0 rows has loss 0 in both
+    gaps = [abs(a['model'] - b['model']) / max(abs(a['model']), abs(b['model'])) if a['model'] or b['model'] else 0.0 for a, b in zip(info['history'], comp['history'])]
 
 # the straightforward loop
 pipe = load_pipeline(args.model, device=device)
@@ -103,6 +119,7 @@ where = f'{torch.get_num_threads()} CPU threads' if device == 'cpu' else torch.c
 print(f'{len(rows)} weighted images, batch {args.batch_size}, {args.steps} steps per arm (median of the last {args.steps - 2}), '
       f'{where}, mixed precision: {args.mixed_precision}\n')
 print('| arm | median step time |\n|---|---|')
+if not args.no_compile: print(f'| this trainer, compiled UNet (cached, compile=True) | {compiled * 1000:.0f} ms |')
 print(f'| this trainer (cached latents and text states) | {ours * 1000:.0f} ms |')
 print(f'| straightforward loop (VAE and text encoder every step) | {plain * 1000:.0f} ms |')
 print(f'| the same loop, its UNet step alone (encoding excluded) | {plain_unet * 1000:.0f} ms |')
@@ -111,3 +128,11 @@ print(f'\nspeed-up (straightforward / this trainer): {plain / ours:.2f}x')
 print(f'the most caching can give on this model (straightforward / its UNet step alone): {plain / plain_unet:.2f}x')
 print(f'UNet forward+backward: {unet_flops / 1e9:.1f} GFLOP a step; achieved {unet_flops / ours / 1e9:.1f} GFLOP/s '
       f'against a measured {rate_name} of {peak / 1e9:.1f} GFLOP/s ({100 * unet_flops / ours / peak:.0f}%)')
+if not args.no_compile:
+    gain = ours - compiled
+    print(f'\ncompiled: speed-up over the straightforward loop {plain / compiled:.2f}x, over this trainer eager {ours / compiled:.2f}x; '
+          f'achieved {unet_flops / compiled / 1e9:.1f} GFLOP/s ({100 * unet_flops / compiled / peak:.0f}% of the {rate_name})')
+    print(f'compile time: {comp["compile_seconds"]:.1f} s (first step beyond a steady one); it pays for itself after '
+          + (f'{comp["compile_seconds"] / gain:.0f} steps' if gain > 0 else 'no number of steps (no faster a step)'))
+    # the first step's loss is the same computation on the same weights; later ones also carry the updates' rounding, which Adam amplifies
+    print(f'compiled vs eager loss, relative difference at the first step: {gaps[0]:.2e}; largest over {len(gaps)} steps: {max(gaps):.2e}')

@@ -42,12 +42,13 @@ def cmd_generate(args):
     "Draw --per-prompt images of each prompt into an image folder with metadata.jsonl, resuming a killed run."
     import torch
     from rlhf_t2i.models import load_pipeline
-    from rlhf_t2i.generate import generate_folder, use_scheduler
+    from rlhf_t2i.generate import compile_unet, generate_folder, use_scheduler
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     dtype = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}[args.dtype]
     pipe = load_pipeline(args.model, device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
     if args.scheduler: use_scheduler(pipe, args.scheduler)
+    if args.compile: compile_unet(pipe)
     sampler = {k: v for k, v in dict(num_inference_steps=args.steps, guidance_scale=args.guidance).items() if v is not None}
     n = generate_folder(pipe, args.prompts, args.out, args.per_prompt, args.seed, args.batch_size, args.model, **sampler)
     print(f'{n} new images -> {args.out}')
@@ -253,6 +254,7 @@ def add_finetune_command(sub):
     p.add_argument('--max-grad-norm', dest='max_grad_norm', type=float, default=None, help='gradient clipping norm (default 1)')
     p.add_argument('--use-ema', dest='use_ema', action='store_true', default=None, help='keep an EMA of the weights and save it')
     p.add_argument('--mixed-precision', dest='mixed_precision', choices=['no', 'fp16', 'bf16'], default=None, help='GPU only; fp32 on CPU')
+    p.add_argument('--compile', action='store_true', default=None, help='torch.compile the UNet step (minutes to compile on a CPU; measured no faster there)')
     p.add_argument('--gradient-checkpointing', dest='gradient_checkpointing', action='store_true', default=None, help='trade compute for memory')
     p.add_argument('--lora-rank', dest='lora_rank', type=int, default=None, help='train LoRA adapters of this rank instead of the whole UNet')
     p.add_argument('--checkpointing-steps', dest='checkpointing_steps', type=int, default=None, help='save a checkpoint every N steps (default 100)')
@@ -373,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--batch-size', type=int, default=64, help='images per pipeline call')
     p.add_argument('--steps', type=int, default=None, help='sampler steps (default: generate.SHAPES_SAMPLER, 20)')
     p.add_argument('--guidance', type=float, default=None, help='classifier-free guidance scale (default: generate.SHAPES_SAMPLER, 3.5)')
+    p.add_argument('--compile', action='store_true', help='torch.compile the UNet first (minutes on a CPU; pays back only on long runs)')
     p.add_argument('--scheduler', choices=list(SCHEDULERS), default=None, help="sampler by name (default: the pipeline's own, DDIM for shapes)")
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda when available)')
     p.add_argument('--dtype', choices=['fp32', 'fp16', 'bf16'], default='fp32', help='weights dtype (fp16/bf16 on GPU only)')

@@ -180,6 +180,7 @@ class FinetuneConfig:
     checkpointing_steps: int = 100
     checkpoints_total_limit: int | None = 2
     validation_steps: int = 100  # sample grids at fixed seeds logged every this many steps (0: never)
+    compile: bool = False  # torch.compile the UNet's step (minutes to compile on a CPU, and measured no faster there: bench/README.md)
     seed: int = 0
 
     def __post_init__(self):
@@ -268,6 +269,8 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
     lr_scheduler = get_scheduler(c.lr_scheduler, optimizer, num_warmup_steps=c.lr_warmup_steps * P, num_training_steps=c.max_train_steps * P)
     ema = EMAModel(params, decay=c.ema_decay) if c.use_ema else None
     unet, optimizer, lr_scheduler = accelerator.prepare(unet, optimizer, lr_scheduler)
+    # the compiled module shares the prepared one's parameters; checkpoints, accumulation and saving keep using the prepared one
+    forward = torch.compile(unet) if c.compile else unet
     if ema is not None: ema.to(accelerator.device); accelerator.register_for_checkpointing(ema)
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     T = noise_scheduler.config.num_train_timesteps
@@ -295,7 +298,7 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
                     lat, states = torch.cat([lat, lat_p]), torch.cat([states, states_p])
                     noise, t = torch.cat([noise, noise_p]), torch.cat([t, t_p])
                 t = t.to(dev)
-                per = _denoising_losses(unet, noise_scheduler, lat.to(dev), states.to(dev), noise.to(dev), t)
+                per = _denoising_losses(forward, noise_scheduler, lat.to(dev), states.to(dev), noise.to(dev), t)
                 if c.snr_gamma: per = per * min_snr_weights(noise_scheduler, t, c.snr_gamma)
                 loss_model = (weights[idx].to(dev) * per[:n_model]).mean()  # the reward-weighted term
                 loss = loss_model
@@ -330,6 +333,8 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
     accelerator.wait_for_everyone()
     info = dict(variant=c.variant, model_rows=len(rows), pretrain_rows=0 if pre_rows is None else len(pre_rows), first_step=first,
                 last_step=history[-1]['step'] if history else first, history=history, config=asdict(c))
+    if c.compile and len(history) > 1:  # the first step also compiled: its time beyond a steady step's
+        info['compile_seconds'] = history[0]['seconds'] - float(np.median([h['seconds'] for h in history[1:]]))
     if accelerator.is_main_process and (stop_after is None or info['last_step'] >= c.max_train_steps):
         unet = accelerator.unwrap_model(unet)
         if ema is not None: ema.copy_to(params)

@@ -17,9 +17,9 @@ __all__ = ['PALETTE', 'COLOR_NAMES', 'COLOR_ARRAY', 'BACKGROUNDS', 'SHAPE_KINDS'
            'MIN_RADIUS', 'MAX_RADIUS', 'GAP', 'FG_THRESHOLD', 'MIN_AREA', 'TEMPLATE_BLURS', 'ATTRIBUTES',
            'FIDELITY_SCALE', 'FIDELITY_THRESHOLD', 'DEGRADATIONS', 'CAPTION_WORDS', 'background_image', 'kind_geometry',
            'Obj', 'Scene', 'render', 'to_pil', 'place_objects', 'random_color', 'scene_for_prompt', 'random_scene',
-           'as_array', 'ParsedObject', 'Parse', 'read_background', 'unmix', 'kind_template', 'classify_kind',
-           'nearest_color', 'parse_image', 'alignment', 'fidelity', 'blur', 'noise', 'color_shift', 'smear',
-           'oversaturate', 'CaptionNoise', 'WebCorpus', 'oracle_accuracy']
+           'as_array', 'ParsedObject', 'Parse', 'read_background', 'unmix', 'kind_template', 'kind_templates',
+           'classify_kind', 'nearest_color', 'parse_image', 'alignment', 'fidelity', 'blur', 'noise', 'color_shift',
+           'smear', 'oversaturate', 'CaptionNoise', 'WebCorpus', 'oracle_accuracy']
 
 # %% ../nbs/01_shapes.ipynb #6cc6a611
 PALETTE = {  # object colours, RGB in [0, 1]
@@ -96,7 +96,12 @@ _STAR = _star_verts()
 
 def _heart(x, y):
     x, y = x / 0.85, -(y / 0.85) + 0.15
-    return (x * x + y * y - 1) ** 3 - x * x * y ** 3 <= 0
+    v, d = x * x + y * y - 1, x * x * y ** 3  # inside: v ** 3 - d <= 0, that is v ** 3 <= d
+    c = v * v * v  # within 3e-16 of v ** 3 (NumPy's power is 100x slower on negative numbers)
+    inside = c <= d
+    near = np.abs(c - d) <= 1e-12 * np.abs(c)  # only here could the difference change the test: decided by v ** 3 itself
+    if near.any(): inside[near] = v[near] ** 3 - d[near] <= 0
+    return inside
 
 SHAPE_KINDS = {
     'circle':   lambda x, y: x * x + y * y <= 1,
@@ -282,13 +287,16 @@ def unmix(pixels: np.ndarray, bg: np.ndarray) -> tuple:
     rgb = pixels[solid].mean(0) if solid.any() else COLOR_ARRAY[k]
     return alpha[k], rgb
 
+@lru_cache(maxsize=None)
+def _smallest_unit_area() -> float: return min(kind_geometry(k)[0] for k in KIND_NAMES)
+
 def _components(img: np.ndarray, bg: np.ndarray):
     "Foreground components: (alpha map, ys, xs, measured rgb) for each."
     diff = np.abs(img - bg).max(-1)
     labels, n = ndimage.label(diff > FG_THRESHOLD, structure=np.ones((3, 3)))
     near = ndimage.grey_dilation(labels, size=3)  # the one-pixel rim around each component
     size = img.shape[0]
-    min_area = MIN_AREA * min(kind_geometry(k)[0] for k in KIND_NAMES) * (MIN_RADIUS * size) ** 2
+    min_area = MIN_AREA * _smallest_unit_area() * (MIN_RADIUS * size) ** 2
     out = []
     for i, sl in enumerate(ndimage.find_objects(labels), 1):
         y0, y1 = max(sl[0].start - 1, 0), min(sl[0].stop + 1, size)  # one pixel more: faint anti-aliased edges
@@ -301,7 +309,7 @@ def _components(img: np.ndarray, bg: np.ndarray):
         full = np.zeros(own.shape, np.float32)
         full[mine] = alpha
         if alpha.sum() < min_area: continue
-        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
+        ys, xs = np.broadcast_arrays(np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5, np.arange(x0, x1, dtype=np.float32) + 0.5)
         out.append((full, ys, xs, rgb))
     return out
 
@@ -317,20 +325,66 @@ def kind_template(kind: str, area: float, cx: float, cy: float, ys: np.ndarray, 
     Y = (ys[:, :, None, None] + sub[None, None, :, None] - (cy - oy * r)) / r
     return SHAPE_KINDS[kind](*np.broadcast_arrays(X, Y)).mean((2, 3))
 
+def _edges(verts) -> np.ndarray: return np.concatenate([verts, np.roll(verts, -1, axis=0)], 1).T[:, :, None]  # x1, y1, x2, y2: (edges, 1) each
+
+def _polygon_grid(px, py, edges):
+    "`_polygon(px[None], py[:, None], verts)` for increasing `px` and `edges = _edges(verts)`: each row's crossings found by a sorted search."
+    x1, y1, x2, y2 = edges
+    crosses = (y1 > py) != (y2 > py)  # (edges, rows)
+    k = np.searchsorted(px, (x2 - x1) * (py - y1) / (y2 - y1 + 1e-12) + x1)  # px[j] < the crossing iff j < k
+    rows, edges = np.nonzero(crosses.T)
+    n = len(px) + 1
+    hist = np.bincount(rows * n + k.T[rows, edges], minlength=len(py) * n).reshape(len(py), n)
+    return (np.cumsum(hist[:, :0:-1], 1)[:, ::-1] & 1).astype(bool)  # odd crossings to the right: inside
+
+_TRIANGLE_EDGES, _STAR_EDGES = _edges(_TRIANGLE), _edges(_STAR)
+_GRID_KINDS = {'triangle': lambda x, y: _polygon_grid(x, y, _TRIANGLE_EDGES), 'star': lambda x, y: _polygon_grid(x, y, _STAR_EDGES)}
+_SUB = (np.arange(SUPERSAMPLE) + 0.5) / SUPERSAMPLE - 0.5
+
+@lru_cache(maxsize=None)
+def _kind_table() -> tuple:
+    g = np.array([kind_geometry(k) for k in KIND_NAMES])  # unit area, centroid x, y
+    return g[:, 0].astype(np.float32), g[:, 1], g[:, 2]
+
+@lru_cache(maxsize=None)
+def _blur_weights() -> list:  # gaussian_filter's own kernels (truncated at 4 sigma)
+    return [ndimage._filters._gaussian_kernel1d(s, 0, int(4.0 * s + 0.5))[::-1] if s else None for s in TEMPLATE_BLURS]
+
+@lru_cache(maxsize=64)
+def _pool(n: int) -> np.ndarray: return np.kron(np.eye(n, dtype=np.float32), np.ones(SUPERSAMPLE, np.float32))  # sums sub-samples
+
+def kind_templates(area, cx, cy, gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
+    "`kind_template` of every kind in `KIND_NAMES` at once, (kinds, rows, cols), on the grid of pixel centres `gy` (rows) by `gx` (cols)."
+    unit_area, ox, oy = _kind_table()
+    r = np.sqrt((area / unit_area).astype(np.float64))  # the same numbers kind_template makes from float32 area and centroid
+    X = ((gx[:, None] + _SUB)[None] - (cx - ox * r).astype(np.float32)[:, None, None]) / r[:, None, None]  # (kinds, cols, sub)
+    Y = ((gy[:, None] + _SUB)[None] - (cy - oy * r).astype(np.float32)[:, None, None]) / r[:, None, None]
+    cin, rin = (np.abs(X) <= EXTENT).any(2), (np.abs(Y) <= EXTENT).any(2)  # only pixels that reach the kind's extent can be covered
+    seen = (cin.any(1) & rin.any(1)).tolist()
+    c0s, c1s = cin.argmax(1).tolist(), (len(gx) - cin[:, ::-1].argmax(1)).tolist()  # first and last + 1 of each kind's columns
+    r0s, r1s = rin.argmax(1).tolist(), (len(gy) - rin[:, ::-1].argmax(1)).tolist()
+    S = SUPERSAMPLE
+    hits = np.zeros((len(KIND_NAMES), S * len(gy), S * len(gx)), np.float32)
+    for i, k in enumerate(KIND_NAMES):
+        if not seen[i]: continue
+        c0, c1, r0, r1 = c0s[i], c1s[i], r0s[i], r1s[i]
+        x, y = X[i, c0:c1].ravel(), Y[i, r0:r1].ravel()
+        hits[i, S * r0:S * r1, S * c0:S * c1] = _GRID_KINDS[k](x, y) if k in _GRID_KINDS else SHAPE_KINDS[k](x[None], y[:, None])
+    return (_pool(len(gy)) @ hits @ _pool(len(gx)).T).astype(np.float64) / (S * S)  # sub-sample counts are exact in float32
+
 def classify_kind(alpha: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> str:
     "The kind whose template (same area and centroid, crisp or softened) is nearest to coverage map `alpha`."
     area, cx, cy = _centroid(alpha, ys, xs)
     pad = 3  # room for a softened template's tails
-    a = np.pad(alpha, pad)
-    gy, gx = np.mgrid[-pad:alpha.shape[0] + pad, -pad:alpha.shape[1] + pad].astype(np.float32)
-    gy, gx = gy + ys[0, 0], gx + xs[0, 0]
-    best, kind = np.inf, None
-    for k in KIND_NAMES:
-        template = kind_template(k, area, cx, cy, gy, gx)
-        for s in TEMPLATE_BLURS:
-            err = ((a - (ndimage.gaussian_filter(template, s, mode='constant') if s else template)) ** 2).sum()
-            if err < best: best, kind = err, k
-    return kind
+    a = np.zeros((alpha.shape[0] + 2 * pad, alpha.shape[1] + 2 * pad), alpha.dtype)
+    a[pad:-pad, pad:-pad] = alpha
+    gy = np.arange(-pad, alpha.shape[0] + pad, dtype=np.float32) + ys[0, 0]
+    gx = np.arange(-pad, alpha.shape[1] + pad, dtype=np.float32) + xs[0, 0]
+    t = kind_templates(area, cx, cy, gy, gx)
+    # every template softened at once, as gaussian_filter(template, s, mode='constant') does it: line by line, rows then columns
+    soft = [ndimage.correlate1d(ndimage.correlate1d(t, w, 1, mode='constant'), w, 2, mode='constant') if s else t for s, w in zip(TEMPLATE_BLURS, _blur_weights())]
+    err = np.stack([((a - b) ** 2).reshape(len(t), -1).sum(1) for b in soft], 1)  # (kinds, blurs)
+    return KIND_NAMES[int(err.argmin()) // len(TEMPLATE_BLURS)]  # the first of equal errors, as a loop over kinds and blurs would take
 
 # %% ../nbs/01_shapes.ipynb #0bb406cd
 def nearest_color(rgb) -> str:

@@ -1,5 +1,6 @@
 "The real command line and benchmark scripts, run as a user would run them."
 import json, subprocess, sys
+import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,11 +26,25 @@ def test_bad_input_is_one_clear_line(tmp_path):
     r = run(CLI, 'render', '--prompts', tmp_path / 'bad.jsonl', '--out', tmp_path / 'g.png')
     assert r.returncode == 2 and "'unicorns'" in r.stderr and 'line 1' in r.stderr
 
-def test_oracle_benchmark_script():
-    r = run(sys.executable, 'bench/oracle.py', '--n', '200')
+def test_oracle_benchmark_script(tmp_path):
+    "bench/oracle.py: accuracy, read time and robustness rows; its verdict check agrees with itself and counts a changed verdict."
+    args = (sys.executable, 'bench/oracle.py', '--n', '200', '--n-soft', '40', '--no-vae')
+    r = run(*args, '--save-verdicts', tmp_path / 'v.json')
     assert r.returncode == 0, r.stderr
     last = r.stdout.strip().splitlines()[-1]
     assert last.startswith('min accuracy:') and float(last.split()[-1].rstrip('%')) >= 99
+    soft = {l.split('|')[1].strip(): float(l.split('|')[2].strip(' %')) for l in r.stdout.splitlines() if l.count('|') == 3 and '%' in l and l.startswith(('| clean', '| blur'))}
+    assert soft['clean'] == 100 and 60 <= soft['blur 1 px'] <= soft['clean'], soft  # soft shapes mostly read right, never better than clean ones
+    saved = json.loads((tmp_path / 'v.json').read_text())
+    assert len(saved['clean']) == 200 and len(saved['one object, blur 1 px']) == 40
+    first = saved['clean'][0]['objects'][0]
+    first[0] = 'ring' if first[0] != 'ring' else 'star'  # one verdict changed
+    (tmp_path / 'changed.json').write_text(json.dumps(saved))
+    r = run(*args, '--check-verdicts', tmp_path / 'changed.json')
+    assert r.returncode == 0, r.stderr
+    table = {l.split('|')[1].strip(): [int(x) for x in l.split('|')[2:-1]] for l in r.stdout.splitlines() if l.count('|') == 10 and l.split('|')[2].strip().isdigit()}
+    assert table['clean'] == [200, 200, 200, 199, 200, 200, 200, 199], table  # reads, background, count, kinds, colours, aligned, fidelity, all
+    assert all(v[-1] == v[0] for k, v in table.items() if k != 'clean'), table
 
 def test_pretrain_benchmark_script():
     "bench/pretrain.py at a small CLIP batch: a step time for every stage and setting."
@@ -41,12 +56,50 @@ def test_pretrain_benchmark_script():
 
 def test_finetune_benchmark_script():
     "bench/finetune.py at toy size: both arms, the loop's UNet step alone, and the caching ceiling computed from them."
-    r = run(sys.executable, 'bench/finetune.py', '--steps', '4', '--prompts', '8', '--batch-size', '8')
+    r = run(sys.executable, 'bench/finetune.py', '--steps', '4', '--prompts', '8', '--batch-size', '8', '--no-compile')
     assert r.returncode == 0, r.stderr
     ms = [float(l.rsplit('|', 2)[1].split()[0]) for l in r.stdout.splitlines() if l.endswith(' ms |')]
     assert len(ms) == 3 and all(m > 0 for m in ms)  # this trainer, the loop, the loop's UNet step alone
     ceiling = next(l for l in r.stdout.splitlines() if l.startswith('the most caching can give'))
     assert abs(float(ceiling.split()[-1].rstrip('x')) - ms[1] / ms[2]) < 0.1  # the table rounds to whole ms
+
+def _toy_pipeline(folder):
+    "The shapes pipeline with a toy UNet (two levels, one layer each): compiles in a fraction of the shipped UNet's time."
+    from diffusers import UNet2DConditionModel
+    from rlhf_t2i.models import build_pipeline, tiny_unet_config
+    pipe = build_pipeline('shapes', seed=0)
+    pipe.register_modules(unet=UNet2DConditionModel(**tiny_unet_config(
+        'shapes', pipe.text_encoder.config.hidden_size, block_out_channels=(16, 32), layers_per_block=1, norm_num_groups=8,
+        down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'), up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'))))
+    pipe.save_pretrained(folder)
+    return folder
+
+@pytest.mark.slow  # a toy UNet's compile takes minutes on 2 loaded CPU cores
+def test_finetune_benchmark_compiled(tmp_path):
+    "bench/finetune.py's compiled arm on a toy UNet: a step time, a compile time, and the eager arm's first loss within 1e-4 (relative)."
+    r = run(sys.executable, 'bench/finetune.py', '--model', _toy_pipeline(tmp_path / 'toy'), '--steps', '4', '--prompts', '4', '--batch-size', '4')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert '| this trainer, compiled UNet' in r.stdout and 'compile time:' in r.stdout
+    line = next(l for l in r.stdout.splitlines() if l.startswith('compiled vs eager loss'))
+    first = float(line.split(';')[0].split()[-1])
+    assert first < 1e-4, line  # the same batch on the same weights: only the compiled kernels' rounding differs
+
+def test_sampling_benchmark_script():
+    "bench/sampling.py at two sampler steps, eager: images/s batched and one at a time; a bad dtype is one clear line."
+    r = run(sys.executable, 'bench/sampling.py', '--n', '4', '--n-single', '2', '--batch-size', '2', '--steps', '2', '--no-compile')
+    assert r.returncode == 0, r.stderr[-3000:]
+    row = next(l for l in r.stdout.splitlines() if l.startswith('| float32 | eager'))
+    assert float(row.split('|')[3]) > 0 and float(row.split('|')[4]) > 0
+    r = run(sys.executable, 'bench/sampling.py', '--dtype', 'fp8', '--no-compile')
+    assert r.returncode != 0 and "'fp8'" in r.stderr
+
+@pytest.mark.slow  # compiles a toy UNet
+def test_sampling_benchmark_compiled(tmp_path):
+    "bench/sampling.py's compiled row on a toy UNet: images/s and a compile time."
+    r = run(sys.executable, 'bench/sampling.py', '--model', _toy_pipeline(tmp_path / 'toy'), '--n', '4', '--n-single', '2', '--batch-size', '2', '--steps', '2')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert float(next(l for l in r.stdout.splitlines() if l.startswith('| float32 | compiled')).split('|')[3]) > 0
+    assert 'compile time' in r.stdout
 
 def test_label_commands(tmp_path):
     from rlhf_t2i.worlds import render_folder
