@@ -164,10 +164,10 @@ def cmd_pretrain(args):
 # %% ../nbs/99_cli.ipynb #68ef0551
 def cmd_train_reward(args):
     "Train a reward model on the labels of --db for the images of --data; save it to --out."
-    from rlhf_t2i.reward import RewardConfig, fit_reward
+    from rlhf_t2i.reward import fit_reward, reward_config
     given = dict(hidden=args.hidden, lam=args.lam, temperature=args.temperature, n_prompts=args.n_prompts, max_epochs=args.max_epochs,
                  val_fraction=args.val_fraction, seed=args.seed)
-    config = RewardConfig(**{k: v for k, v in given.items() if v is not None})
+    config = reward_config(args.variant, **{k: v for k, v in given.items() if v is not None})
     info = fit_reward(args.db, args.data, args.out, args.backbone, config, cache_dir=args.cache, device=args.device or 'cpu')
     print(f'{info["images"]} labelled images ({info["train_images"]} train, {info["val_images"]} validation), {info["epochs"]} epochs; '
           f'validation pairwise accuracy {info["val_pairwise_accuracy"]:.3f} on {info["val_pairs"]} pairs; saved to {args.out}')
@@ -188,6 +188,7 @@ def add_reward_commands(sub):
     p.add_argument('--out', required=True, help='folder to save the reward model in')
     p.add_argument('--backbone', default='shapes', help='CLIP: shapes (shipped), a local folder, or a hub id such as openai/clip-vit-large-patch14')
     p.add_argument('--cache', default=None, help='embedding cache folder (default: OUT/embeddings); shareable between runs')
+    p.add_argument('--variant', default='paper', help="reward variant by name (rlhf_t2i.reward.REWARD_VARIANTS): paper (the default), ranking, clip-residual, patch-attention")
     p.add_argument('--hidden', type=int, default=None, help='MLP hidden units (default 1024)')
     p.add_argument('--lam', type=float, default=None, help='weight of the prompt-classification loss (default 0.5; 0: MSE only)')
     p.add_argument('--temperature', type=float, default=None, help='prompt-classification softmax temperature (default 2)')

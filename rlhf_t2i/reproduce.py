@@ -309,7 +309,7 @@ def _summaries(f: Path) -> list:
                 f"| good labels, colour | {_pct(good.get('color'))} | 70% |", f'| Fleiss kappa, two labellers | {kappa:.2f} | - |', '']
     if a := load('fig3a'):
         acc = a['accuracy']; best = [k for k in acc if k.startswith('reward (MSE + PC')]
-        rows = [f"| {k} | {acc[k]['seen']:.3f} | {acc[k]['unseen']:.3f} |" for k in ['CLIP score', 'reward (MSE)', *best] if k in acc]
+        rows = [f"| {k} | {acc[k]['seen']:.3f} | {acc[k]['unseen']:.3f} |" for k in ['CLIP score', 'reward (MSE)', *best, *a.get('variants', [])] if k in acc]
         out += ['## Fig 3a: reward accuracy on held-out pairs', '', '![](fig3a.png)', '', f"Images: {a['source']}.", '',
                 '| scorer | seen | unseen |', '|---|---|---|', *rows, '', 'Paper: the reward beats CLIP score on seen and unseen prompts (unseen near 80%); the auxiliary loss helps both.', '']
     if b := load('fig3b'):

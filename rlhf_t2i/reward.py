@@ -171,11 +171,11 @@ FEATURES = {'concat': 2, 'product': 3}  # MLP input -> how many embedding-sized 
 
 class PatchAttention(torch.nn.Module):
     "Pools the vision tower's patch tokens with the prompt's text states as queries: one vector per (image, prompt)."
-    def __init__(self, token_dim: int, dim: int = 64):
+    def __init__(self, token_dim: int, dim: int = 64, text_dim: int | None = None):
         super().__init__()
-        self.dim = dim
-        self.norm_image, self.norm_text = torch.nn.LayerNorm(token_dim), torch.nn.LayerNorm(token_dim)
-        self.q, self.k, self.v = (torch.nn.Linear(token_dim, dim) for _ in range(3))
+        self.dim, text_dim = dim, text_dim or token_dim  # the towers' widths differ in real CLIPs (ViT-L/14: 1024 and 768)
+        self.norm_image, self.norm_text = torch.nn.LayerNorm(token_dim), torch.nn.LayerNorm(text_dim)
+        self.q, self.k, self.v = torch.nn.Linear(text_dim, dim), torch.nn.Linear(token_dim, dim), torch.nn.Linear(token_dim, dim)
 
     def forward(self, image_tokens, text_tokens, text_mask) -> torch.Tensor:
         "(..., dim) from patch tokens (..., P, H), text states (..., L, H) and their mask (..., L); leading dims broadcast."
@@ -188,18 +188,19 @@ class PatchAttention(torch.nn.Module):
 class RewardModel(torch.nn.Module):
     "r(x, z): a 2-layer MLP over the concatenated image and text embeddings, giving a scalar (options: see `RewardConfig`)."
     def __init__(self, embed_dim: int, hidden: int = 1024, dropout: float = 0.1, features: str = 'concat', clip_residual: bool = False,
-                 token_dim: int = 0, attention_dim: int = 0):
+                 token_dim: int = 0, attention_dim: int = 0, text_token_dim: int = 0):
         super().__init__()
         if features not in FEATURES: raise ValueError(f'features must be one of {sorted(FEATURES)}, not {features!r}')
         if bool(token_dim) != bool(attention_dim): raise ValueError(f'token_dim {token_dim} and attention_dim {attention_dim}: give both or neither')
         self.embed_dim, self.hidden, self.dropout = embed_dim, hidden, dropout
         self.features, self.clip_residual, self.token_dim, self.attention_dim = features, clip_residual, token_dim, attention_dim
+        self.text_token_dim = text_token_dim or token_dim
         self.mlp = torch.nn.Sequential(torch.nn.Linear(FEATURES[features] * embed_dim + attention_dim, hidden), torch.nn.ReLU(),
                                        torch.nn.Dropout(dropout), torch.nn.Linear(hidden, 1))
         if clip_residual:  # the MLP starts at zero: the reward starts as the CLIP score and learns a correction
             torch.nn.init.zeros_(self.mlp[-1].weight); torch.nn.init.zeros_(self.mlp[-1].bias)
             self.clip_scale, self.clip_bias = torch.nn.Parameter(torch.tensor(1.0)), torch.nn.Parameter(torch.tensor(0.0))
-        if token_dim: self.attend = PatchAttention(token_dim, attention_dim)
+        if token_dim: self.attend = PatchAttention(token_dim, attention_dim, self.text_token_dim)
 
     def forward(self, image_emb: torch.Tensor, text_emb: torch.Tensor, image_tokens=None, text_tokens=None, text_mask=None) -> torch.Tensor:
         "Rewards (...,) of image embeddings (..., D) with text embeddings (..., D) (and token states, for a patch-attention model)."
@@ -379,8 +380,8 @@ def train_reward(train: dict, val: dict | None, config: RewardConfig = RewardCon
     _check_labels(train, cfg)
     if cfg.patch_attention and 'tokens' not in train: raise ValueError(f'patch_attention {cfg.patch_attention} needs token states: build_examples(..., tokens=TokenCache(...))')
     torch.manual_seed(cfg.seed)
-    token_dim = train['tokens']['image'].shape[-1] if cfg.patch_attention else 0
-    model = RewardModel(train['image'].shape[1], cfg.hidden, cfg.dropout, cfg.features, cfg.clip_residual, token_dim, cfg.patch_attention)
+    token_dim, text_dim = (train['tokens']['image'].shape[-1], train['tokens']['text'].shape[-1]) if cfg.patch_attention else (0, 0)
+    model = RewardModel(train['image'].shape[1], cfg.hidden, cfg.dropout, cfg.features, cfg.clip_residual, token_dim, cfg.patch_attention, text_dim)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     writer = None
     if log_dir is not None:
@@ -463,7 +464,7 @@ def save_reward(model: RewardModel, out, backbone: str, fingerprint: str, config
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out/REWARD_WEIGHTS)
     meta = dict(backbone=str(backbone), fingerprint=fingerprint, variant=config.variant if config else 'paper', embed_dim=model.embed_dim,
                 hidden=model.hidden, dropout=model.dropout, features=model.features, clip_residual=model.clip_residual,
-                token_dim=model.token_dim, attention_dim=model.attention_dim, config=asdict(config) if config else None, **info)
+                token_dim=model.token_dim, attention_dim=model.attention_dim, text_token_dim=model.text_token_dim, config=asdict(config) if config else None, **info)
     (out/REWARD_CONFIG).write_text(json.dumps(meta, indent=1, default=str))
     return out
 
@@ -511,7 +512,7 @@ def load_reward(path, backbone: str | None = None, device='cpu', judge='shapes')
         raise ValueError(f'reward model {path} was trained on backbone {meta["backbone"]!r} (fingerprint {meta["fingerprint"]}), '
                          f'not on {name!r} (fingerprint {fp}): score with the backbone it was trained on')
     model = RewardModel(meta['embed_dim'], meta['hidden'], meta['dropout'], meta.get('features', 'concat'), meta.get('clip_residual', False),
-                        meta.get('token_dim', 0), meta.get('attention_dim', 0))  # a reward saved before variants existed is the paper's
+                        meta.get('token_dim', 0), meta.get('attention_dim', 0), meta.get('text_token_dim', 0))  # a reward saved before variants existed is the paper's
     model.load_state_dict(load_file(path/REWARD_WEIGHTS))
     return Reward(model.to(device), clip, processor, meta['backbone'], meta)
 
