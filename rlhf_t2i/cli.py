@@ -8,6 +8,7 @@ import argparse, sys
 from pathlib import Path
 from .prompts import VOCABS, DEFAULT_PROPORTIONS, build_prompt_set, write_prompts, read_prompts, table1
 from .generate import SCHEDULERS
+from .reproduce import REPRODUCE_THREADS
 
 # %% auto #0
 __all__ = ['parse_proportions', 'table1_markdown', 'cmd_prompts', 'cmd_render', 'cmd_generate', 'cmd_label_serve',
@@ -288,7 +289,8 @@ def cmd_best_of(args):
 def cmd_reproduce(args):
     "Run every stage and experiment of a profile in order, resuming; write the figures and figures/README.md."
     from rlhf_t2i.reproduce import reproduce
-    res = reproduce(args.profile, args.runs, args.figures, args.only.split(',') if args.only else None, args.force)
+    res = reproduce(args.profile, args.runs, args.figures, args.only.split(',') if args.only else None, args.force,
+                    threads=args.threads or None)
     print(f'{len(res["steps"])} steps done; figures and README.md in {res["figures"]} ({res["seconds"] / 60:.1f} min this run)')
 
 def add_evaluate_commands(sub):
@@ -318,6 +320,9 @@ def add_evaluate_commands(sub):
     p.add_argument('--figures', default=None, help='figures folder (default: figures/ for full, RUNS/reproduce/quick/figures for quick)')
     p.add_argument('--only', default=None, help='comma-separated step names to run (default: all)')
     p.add_argument('--force', action='store_true', help='rerun steps recorded as done')
+    p.add_argument('--threads', type=int, default=REPRODUCE_THREADS,
+                   help='torch CPU threads in every step (default %(default)s, as the committed figures were made; 0: torch\'s '
+                        'default, faster on many cores, but trained weights then differ in their last bits)')
     p.set_defaults(func=cmd_reproduce)
 
 # %% ../nbs/99_cli.ipynb #6a5e7f5a

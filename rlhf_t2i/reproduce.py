@@ -4,14 +4,16 @@
 
 # %% ../nbs/11_reproduce.ipynb #89eef90f
 from __future__ import annotations
-import json, subprocess, sys, time
+import json, os, subprocess, sys, time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import yaml
 import rlhf_t2i
 
 # %% auto #0
-__all__ = ['ROOT', 'PROFILES', 'Step', 'steps', 'notebook_parameters', 'run_step', 'reproduce', 'figures_readme']
+__all__ = ['ROOT', 'PROFILES', 'REPRODUCE_THREADS', 'Step', 'steps', 'notebook_parameters', 'pinned_threads', 'run_step',
+           'reproduce', 'figures_readme']
 
 # %% ../nbs/11_reproduce.ipynb #e551c1bc
 ROOT = Path(rlhf_t2i.__file__).resolve().parents[1]  # the repository (the package is installed editable from it)
@@ -73,6 +75,24 @@ def _run_command(argv, figures):
         Path(figures, Path(argv[0]).stem + '.md').write_text(r.stdout)
     elif main(argv): raise RuntimeError(f'rlhf-t2i {" ".join(argv)} failed')
 
+REPRODUCE_THREADS = 2  # the committed figures' torch thread count (torch's default on their 2-core machine)
+
+@contextmanager
+def pinned_threads(n: int | None):
+    "Run the block with `n` torch threads, here and in the processes it starts (papermill kernels, scripts); None changes nothing."
+    if n is None: yield; return
+    if n < 1: raise ValueError(f'threads must be at least 1, not {n!r}')
+    import torch
+    names = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')
+    before, env = torch.get_num_threads(), {k: os.environ.get(k) for k in names}
+    os.environ.update({k: str(n) for k in names}); torch.set_num_threads(n)
+    try: yield
+    finally:
+        torch.set_num_threads(before)
+        for k, v in env.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
 def run_step(step: Step, profile: str, runs='runs', figures='figures'):
     "Run one step: its commands in turn, or its notebook under papermill into `runs`/experiments/<profile>/."
     Path(figures).mkdir(parents=True, exist_ok=True)
@@ -84,8 +104,10 @@ def run_step(step: Step, profile: str, runs='runs', figures='figures'):
         pm.execute_notebook(str(ROOT/'nbs'/'experiments'/f'{step.notebook}.ipynb'), str(out), cwd=str(ROOT),
                             parameters=notebook_parameters(step, profile, runs, figures), progress_bar=True)
 
-def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force: bool = False, log=print) -> dict:
+def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force: bool = False, log=print,
+              threads: int | None = REPRODUCE_THREADS) -> dict:
     "Run the steps of `profile` (or those named in `only`) that have not finished, record each, and write the figures README."
+    # threads: torch's CPU threads in every step (None: torch's default); the count sets the last bits of trained weights
     figures = Path(figures or ('figures' if profile == 'full' else Path(runs)/'reproduce'/profile/'figures'))
     todo = [s for s in steps(profile, runs) if only is None or s.name in only]
     if only is not None and (unknown := set(only) - {s.name for s in steps(profile, runs)}): raise ValueError(f'unknown steps {sorted(unknown)}')
@@ -98,7 +120,7 @@ def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force
             log(f'[{i}/{len(todo)}] {s.name}: done before ({done[s.name]:.0f} s), skipped'); continue
         log(f'[{i}/{len(todo)}] {s.name}: {s.what} ...')
         start = time.time()
-        run_step(s, profile, runs, figures)
+        with pinned_threads(threads): run_step(s, profile, runs, figures)
         if missing := [o for o in s.outputs if not (figures/o).exists()]: raise RuntimeError(f'step {s.name} did not write {missing}')
         done[s.name] = time.time() - start
         record.write_text(json.dumps(done, indent=1))
