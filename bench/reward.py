@@ -58,9 +58,10 @@ cached = arm(lambda idx: (ex['image'][idx], ex['text'][idx], ex['label'][idx], e
 pert_texts = [[q.text for q in perturb(row_prompt(r), cfg.n_prompts - 1)] for _, r in data.iterrows()]
 def recompute(idx):
     idx = idx.tolist()
-    img = image_embeddings(clip, processor, [_open_image(data.path[i]) for i in idx])
-    txt = text_embeddings(clip, processor, [data.prompt[i] for i in idx])
-    pert = text_embeddings(clip, processor, [t for i in idx for t in pert_texts[i]]).reshape(len(idx), cfg.n_prompts - 1, -1)
+    b = len(idx)  # one batch of exactly these rows: no padding up to the default batch size
+    img = image_embeddings(clip, processor, [_open_image(data.path[i]) for i in idx], b)
+    txt = text_embeddings(clip, processor, [data.prompt[i] for i in idx], b)
+    pert = text_embeddings(clip, processor, [t for i in idx for t in pert_texts[i]], b * (cfg.n_prompts - 1)).reshape(len(idx), cfg.n_prompts - 1, -1)
     return img, txt, torch.tensor(data.label.values[idx], dtype=torch.float32), pert, torch.ones(len(idx), dtype=torch.bool)
 recomputed = arm(recompute, ex['image'].shape[1])
 

@@ -8,6 +8,7 @@ import argparse, sys
 from pathlib import Path
 from .prompts import VOCABS, DEFAULT_PROPORTIONS, build_prompt_set, write_prompts, read_prompts, table1_markdown
 from .generate import SCHEDULERS
+from .reproduce import REPRODUCE_THREADS
 
 # %% auto #0
 __all__ = ['parse_proportions', 'cmd_prompts', 'cmd_render', 'cmd_generate', 'cmd_label_serve', 'cmd_label_add_labeller',
@@ -299,7 +300,8 @@ def cmd_reproduce(args):
         p = PROFILES[args.profile]
         print(f"profile {p.name}: {p.what}\nworld {p.world}; steps: {', '.join(s.name for s in steps(p.name, args.runs))}\n")
         print(plan_markdown(plan(args.profile, args.gpu_tflops), args.gpu_tflops)); return
-    res = reproduce(args.profile, args.runs, args.figures, args.only.split(',') if args.only else None, args.force, device=str(check_device(args.device)), **models)
+    res = reproduce(args.profile, args.runs, args.figures, args.only.split(',') if args.only else None, args.force,
+                    device=str(check_device(args.device)), threads=args.threads or None, **models)
     print(f'{len(res["steps"])} steps done; figures and README.md in {res["figures"]} ({res["seconds"] / 60:.1f} min this run)')
 
 def add_evaluate_commands(sub):
@@ -339,6 +341,9 @@ def add_evaluate_commands(sub):
     p.add_argument('--detector', default=None, help="the detector judge's OWLv2 / OWL-ViT (default: the world's)")
     p.add_argument('--pretrain', default=None, help="D_pre: a captioned image folder or a datasets id / path (the paper world has none by default)")
     p.add_argument('--reference', default=None, help="the Fréchet distance's real images: a captioned image folder or a datasets id / path")
+    p.add_argument('--threads', type=int, default=REPRODUCE_THREADS,
+                   help='torch CPU threads in every step (default %(default)s, as the committed figures were made; 0: torch\'s '
+                        'default, faster on many cores, but trained weights then differ in their last bits)')
     p.set_defaults(func=cmd_reproduce)
 
 # %% ../nbs/99_cli.ipynb #6a5e7f5a

@@ -4,18 +4,18 @@
 
 # %% ../nbs/11_reproduce.ipynb #89eef90f
 from __future__ import annotations
-import json, subprocess, sys, time
+import json, os, time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-import pandas as pd
 import pandas as pd
 import yaml
 import rlhf_t2i
 
 # %% auto #0
-__all__ = ['ROOT', 'PROFILES', 'WORLD_PARAMETERS', 'GPU_TFLOPS', 'Profile', 'Step', 'Run', 'steps', 'write_table2',
-           'oracle_markdown', 'tiny_paper_models', 'world_for', 'notebook_parameters', 'run_step', 'reproduce',
-           'model_flops', 'plan', 'plan_markdown', 'figures_readme']
+__all__ = ['ROOT', 'PROFILES', 'WORLD_PARAMETERS', 'REPRODUCE_THREADS', 'GPU_TFLOPS', 'Profile', 'Step', 'Run', 'steps',
+           'write_table2', 'oracle_markdown', 'tiny_paper_models', 'world_for', 'notebook_parameters', 'pinned_threads',
+           'run_step', 'reproduce', 'model_flops', 'plan', 'plan_markdown', 'figures_readme']
 
 # %% ../nbs/11_reproduce.ipynb #e551c1bc
 ROOT = Path(rlhf_t2i.__file__).resolve().parents[1]  # the repository (the package is installed editable from it)
@@ -191,6 +191,24 @@ def notebook_parameters(step: Step, profile: str, runs, figures, world=None, dev
     if 'device' in declared and device != 'cpu': extra['device'] = device
     return {**params, **extra, 'out': str(figures)}
 
+REPRODUCE_THREADS = 2  # the committed figures' torch thread count (torch's default on their 2-core machine)
+
+@contextmanager
+def pinned_threads(n: int | None):
+    "Run the block with `n` torch threads, here and in the processes it starts (papermill kernels, scripts); None changes nothing."
+    if n is None: yield; return
+    if n < 1: raise ValueError(f'threads must be at least 1, not {n!r}')
+    import torch
+    names = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')
+    before, env = torch.get_num_threads(), {k: os.environ.get(k) for k in names}
+    os.environ.update({k: str(n) for k in names}); torch.set_num_threads(n)
+    try: yield
+    finally:
+        torch.set_num_threads(before)
+        for k, v in env.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
 def run_step(step: Step, profile: str, runs='runs', figures='figures', world=None, device: str = 'cpu'):
     "Run one step: its library call, or its notebook under papermill into `runs`/experiments/<profile>/."
     Path(figures).mkdir(parents=True, exist_ok=True)
@@ -202,8 +220,10 @@ def run_step(step: Step, profile: str, runs='runs', figures='figures', world=Non
         pm.execute_notebook(str(ROOT/'nbs'/'experiments'/f'{step.notebook}.ipynb'), str(out), cwd=str(ROOT),
                             parameters=notebook_parameters(step, profile, runs, figures, world, device), progress_bar=True)
 
-def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force: bool = False, log=print, device: str = 'cpu', **models) -> dict:
+def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force: bool = False, log=print, device: str = 'cpu',
+              threads: int | None = REPRODUCE_THREADS, **models) -> dict:
     "Run the steps of `profile` (or those named in `only`) that have not finished, record each, and write the figures README."
+    # threads: torch's CPU threads in every step (None: torch's default); the count sets the last bits of trained weights
     figures = Path(figures or ('figures' if profile == 'full' else Path(runs)/'reproduce'/profile/'figures'))
     if profile == 'tiny' and figures.resolve() == (ROOT/'figures').resolve(): raise ValueError('the tiny profile never writes over figures/: give another --figures')
     todo = [s for s in steps(profile, runs) if only is None or s.name in only]
@@ -218,7 +238,7 @@ def reproduce(profile: str = 'full', runs='runs', figures=None, only=None, force
             log(f'[{i}/{len(todo)}] {s.name}: done before ({done[s.name]:.0f} s), skipped'); continue
         log(f'[{i}/{len(todo)}] {s.name}: {s.what} ...')
         start = time.time()
-        run_step(s, profile, runs, figures, world, device)
+        with pinned_threads(threads): run_step(s, profile, runs, figures, world, device)
         if missing := [o for o in s.outputs if not (figures/o).exists()]: raise RuntimeError(f'step {s.name} did not write {missing}')
         done[s.name] = time.time() - start
         record.write_text(json.dumps(done, indent=1))

@@ -43,24 +43,29 @@ def _check_finite(e: torch.Tensor, what: str) -> torch.Tensor:
         raise ValueError(f'{int((~torch.isfinite(e)).any(-1).sum())} {what} embeddings are NaN or infinite: check the backbone and its dtype')
     return e
 
+def _full_batch(items: list, batch_size: int) -> list:
+    "`items` with the last repeated up to `batch_size`: every batch has one shape, so an item's embedding does not depend on how many are embedded with it."
+    return list(items) + [items[-1]] * (batch_size - len(items))  # CPU kernels for a few rows round differently (see docs/reproducibility.md)
+
 @torch.no_grad()
 def image_embeddings(clip, processor, images, batch_size: int = 256) -> torch.Tensor:
-    "L2-normalised CLIP image embeddings (N, D), float32 on the CPU, of PIL images or HxWx3 arrays in [0, 1]."
+    "L2-normalised CLIP image embeddings (N, D), float32 on the CPU, of PIL images or HxWx3 arrays in [0, 1], each computed in a batch of `batch_size`."
     out = []
     for i in range(0, len(images), batch_size):
         pil = [im if isinstance(im, Image.Image) else Image.fromarray((np.clip(im, 0, 1) * 255 + 0.5).astype(np.uint8)) for im in images[i:i + batch_size]]
-        px = processor(images=pil, return_tensors='pt')['pixel_values'].to(clip.device, clip.dtype)
-        out.append(F.normalize(clip_features(clip.get_image_features(pixel_values=px)).float(), dim=-1).cpu())
+        px = processor(images=_full_batch(pil, batch_size), return_tensors='pt')['pixel_values'].to(clip.device, clip.dtype)
+        out.append(F.normalize(clip_features(clip.get_image_features(pixel_values=px)).float(), dim=-1)[:len(pil)].cpu())
     return _check_finite(torch.cat(out) if out else torch.zeros(0, clip.config.projection_dim), 'image')
 
 @torch.no_grad()
 def text_embeddings(clip, processor, texts, batch_size: int = 512) -> torch.Tensor:
-    "L2-normalised CLIP text embeddings (N, D), float32 on the CPU."
+    "L2-normalised CLIP text embeddings (N, D), float32 on the CPU, each computed in a batch of `batch_size`."
     out, tok = [], processor.tokenizer
     for i in range(0, len(texts), batch_size):
-        x = tok(list(texts[i:i + batch_size]), padding='max_length', max_length=tok.model_max_length, truncation=True, return_tensors='pt')
+        batch = list(texts[i:i + batch_size])
+        x = tok(_full_batch(batch, batch_size), padding='max_length', max_length=tok.model_max_length, truncation=True, return_tensors='pt')
         f = clip.get_text_features(input_ids=x['input_ids'].to(clip.device), attention_mask=x['attention_mask'].to(clip.device))
-        out.append(F.normalize(clip_features(f).float(), dim=-1).cpu())
+        out.append(F.normalize(clip_features(f).float(), dim=-1)[:len(batch)].cpu())
     return _check_finite(torch.cat(out) if out else torch.zeros(0, clip.config.projection_dim), 'text')
 
 # %% ../nbs/07_reward.ipynb #516acab6
