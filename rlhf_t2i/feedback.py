@@ -386,21 +386,29 @@ def _format(path: Path) -> str:
     if path.suffix.lower() not in EXPORT_FORMATS: raise ValueError(f'{path}: label files end in {" or ".join(EXPORT_FORMATS)}')
     return EXPORT_FORMATS[path.suffix.lower()]
 
-def _export_labels(self: LabelStore, path) -> Path:
-    "Write every label row with its history and its image's prompt fields to `path` (.parquet or .csv)."
+def _write_table(df: pd.DataFrame, path) -> Path:
+    "Write `df` to `path` (.parquet or .csv) atomically: a reader never sees half a file."
     path = Path(path); fmt = _format(path)
-    df = self.history()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
     df.to_parquet(tmp, index=False) if fmt == 'parquet' else df.to_csv(tmp, index=False)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    os.replace(tmp, path)
     return path
+
+def _read_table(path: Path, what: str) -> pd.DataFrame:
+    "The table in file `path` (.parquet or .csv) of `what` (labels or votes), every CSV value as text."
+    if not path.is_file(): raise FileNotFoundError(f'no {what} file at {path}')
+    if _format(path) == 'parquet': return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[''])  # 'NA' may be a name: only blanks are missing
+
+def _export_labels(self: LabelStore, path) -> Path:
+    "Write every label row with its history and its image's prompt fields to `path` (.parquet or .csv)."
+    _format(Path(path))  # a wrong suffix is refused before the store is read
+    return _write_table(self.history(), path)
 
 def _read_labels(path: Path) -> list:
     "The rows of a label file as dicts, missing values as None."
-    if not path.is_file(): raise FileNotFoundError(f'no label file at {path}')
-    if _format(path) == 'parquet': df = pd.read_parquet(path)
-    else: df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[''])  # 'NA' may be a name: only blanks are missing
+    df = _read_table(path, 'label')
     need = {'uid', 'image_id', 'labeller', 'value', 'time', 'data_dir', 'file_name', 'prompt'}
     if missing := need - set(df.columns): raise ValueError(f'{path} is not a label export: it lacks columns {sorted(missing)}')
     rows = [{k: _none(v) for k, v in r.items()} for r in df.to_dict('records')]
@@ -436,20 +444,14 @@ _VOTE_COLUMNS = ('uid', 'labeller', 'prompt', 'left_model', 'right_model', 'alig
 
 def _export_votes(self: LabelStore, path) -> Path:
     "Write every side-by-side vote row with its history to `path` (.parquet or .csv), the images shown as JSON lists."
-    path = Path(path); fmt = _format(path)
+    _format(Path(path))
     df = self.vote_history()
     for col in ('left_images', 'right_images'): df[col] = [None if v is None else json.dumps(v) for v in df[col]]  # the same text in both formats
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    df.to_parquet(tmp, index=False) if fmt == 'parquet' else df.to_csv(tmp, index=False)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
-    return path
+    return _write_table(df, path)
 
 def _read_votes(path: Path) -> list:
     "The rows of a vote file as dicts, missing values as None, checked."
-    if not path.is_file(): raise FileNotFoundError(f'no vote file at {path}')
-    if _format(path) == 'parquet': df = pd.read_parquet(path)
-    else: df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[''])  # 'NA' may be a name: only blanks are missing
+    df = _read_table(path, 'vote')
     if missing := {'uid', 'labeller', 'prompt', 'left_model', 'right_model', 'alignment', 'fidelity', 'time'} - set(df.columns):
         raise ValueError(f'{path} is not a vote export: it lacks columns {sorted(missing)}')
     rows = [{k: _none(r.get(k)) for k in _VOTE_COLUMNS} for r in df.to_dict('records')]

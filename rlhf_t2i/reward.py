@@ -19,7 +19,7 @@ from .feedback import LabelStore
 from .generate import read_metadata
 from .models import clip_features, load_clip
 from .prompts import CATEGORIES, Prompt, parse_prompt, perturb, prompt_from_dict
-from .worlds import get_judge
+from .worlds import get_judge, open_image
 
 # %% auto #0
 __all__ = ['FEATURES', 'REWARD_VARIANTS', 'REWARD_CONFIG', 'REWARD_WEIGHTS', 'backbone_fingerprint', 'image_embeddings',
@@ -71,12 +71,7 @@ def text_embeddings(clip, processor, texts, batch_size: int = 512) -> torch.Tens
 # %% ../nbs/07_reward.ipynb #516acab6
 def _sha(data: bytes) -> str: return hashlib.sha256(data).hexdigest()[:32]
 
-def _open_image(path) -> Image.Image:
-    "The RGB image at `path`, or an error naming the file."
-    try:
-        with Image.open(path) as im: return im.convert('RGB')
-    except FileNotFoundError: raise FileNotFoundError(f'image not found: {path}') from None
-    except (UnidentifiedImageError, OSError) as e: raise ValueError(f'{path} is not a readable image ({type(e).__name__}: {e})') from None
+_open_image = open_image  # an RGB image from a file path (or an image), or an error naming the file
 
 class EmbeddingCache:
     "CLIP embeddings of image files and texts, computed once per backbone and kept on disk under `root`."
