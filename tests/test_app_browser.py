@@ -19,7 +19,7 @@ def require_browser():
     missing = [what for what, ok in ((CHROMIUM, os.access(CHROMIUM, os.X_OK)),
                                      ('the playwright package', importlib.util.find_spec('playwright') is not None)) if not ok]
     if missing:
-        why = f'{" and ".join(missing)} missing: `make browser` installs Debian's chromium (as root only) and `make venv` playwright'
+        why = ' and '.join(missing) + " missing: `make browser` installs Debian's chromium (as root only) and `make venv` playwright"
         if os.environ.get('CI', '').lower() in ('true', '1', 'yes'): pytest.fail(why)
         pytest.skip(why)
 
