@@ -77,7 +77,8 @@ def test_rlhf_experiments_quick(tmp_path):
 def test_tiny_profile_runs_the_paper_path(tmp_path):
     "`rlhf-t2i reproduce --profile tiny`: every step in the paper's world (its vocabulary, the detector judge, D_pre from a datasets dataset) on tiny random models."
     cli = Path(sys.executable).parent / 'rlhf-t2i'
-    r = subprocess.run([str(cli), 'reproduce', '--profile', 'tiny', '--runs', str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    # --threads 1: reproduce pins 2 threads by default, which beside another test worker on 2 cores runs many times slower
+    r = subprocess.run([str(cli), 'reproduce', '--profile', 'tiny', '--runs', str(tmp_path), '--threads', '1'], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     figs = tmp_path / 'reproduce' / 'tiny' / 'figures'
     t2 = json.loads((figs / 'table2.json').read_text())
