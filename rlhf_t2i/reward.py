@@ -101,14 +101,19 @@ class EmbeddingCache:
             self._store(batch, compute(batch))
         return torch.stack([self.table[k] for k in keys]) if keys else torch.zeros(0, self.clip.config.projection_dim)
 
-    def images(self, paths) -> torch.Tensor:
-        "Embeddings (N, D) of the image files at `paths`."
-        paths = [Path(p) for p in paths]
+    @staticmethod
+    def _image_keys(paths) -> tuple:
+        "(keys, key -> path): a content key for each image file of `paths`, or an error naming a missing one."
         keys, by_key = [], {}
-        for p in paths:
+        for p in map(Path, paths):
             try: k = 'image:' + _sha(p.read_bytes())
             except FileNotFoundError: raise FileNotFoundError(f'image not found: {p}') from None
             keys.append(k); by_key.setdefault(k, p)
+        return keys, by_key
+
+    def images(self, paths) -> torch.Tensor:
+        "Embeddings (N, D) of the image files at `paths`."
+        keys, by_key = self._image_keys(paths)
         return self._lookup(keys, lambda ks: image_embeddings(self.clip, self.processor, [_open_image(by_key[k]) for k in ks], self.batch_size))
 
     def texts(self, texts) -> torch.Tensor:
@@ -146,12 +151,7 @@ class TokenCache(EmbeddingCache):
 
     def images(self, paths) -> torch.Tensor:
         "Patch tokens (N, 1 + patches, H) of the image files at `paths`."
-        paths = [Path(p) for p in paths]
-        keys, by_key = [], {}
-        for p in paths:
-            try: k = 'image:' + _sha(p.read_bytes())
-            except FileNotFoundError: raise FileNotFoundError(f'image not found: {p}') from None
-            keys.append(k); by_key.setdefault(k, p)
+        keys, by_key = self._image_keys(paths)
         if not keys: return image_tokens(self.clip, self.processor, [])
         return self._lookup(keys, lambda ks: image_tokens(self.clip, self.processor, [_open_image(by_key[k]) for k in ks], self.batch_size))
 
