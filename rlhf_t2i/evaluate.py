@@ -16,9 +16,9 @@ from .prompts import CATEGORIES
 from .worlds import get_judge, judge_folder
 
 # %% auto #0
-__all__ = ['BALANCED', 'WIN_FRACTION', 'SimulatedRater', 'image_sets', 'alignment_summary', 'aligned_difference', 'eval_prompts',
-           'draw_sets', 'default_raters', 'simulate_votes', 'side_by_side', 'win_rates', 'frechet_distance',
-           'image_features', 'best_of_n']
+__all__ = ['BALANCED', 'WIN_FRACTION', 'SimulatedRater', 'image_sets', 'alignment_summary', 'aligned_difference', 'pooled_sets',
+           'eval_prompts', 'draw_sets', 'default_raters', 'simulate_votes', 'side_by_side', 'win_rates',
+           'frechet_distance', 'image_features', 'best_of_n']
 
 # %% ../nbs/09_evaluate.ipynb #1427adaa
 @dataclass(frozen=True)
@@ -70,6 +70,20 @@ def aligned_difference(sets: pd.DataFrame, model: str, baseline: str, n_boot: in
     boot = np.random.default_rng(seed).integers(0, len(diff), (n_boot, len(diff)))
     low, high = np.quantile(diff[boot].mean(1), [0.025, 0.975], axis=0)
     return {f'{k}{s}': float(v[j]) for j, k in enumerate(('aligned', 'well_formed')) for s, v in (('', diff.mean(0)), ('_low', low), ('_high', high))}
+
+# %% ../nbs/09_evaluate.ipynb #7c1e0a51
+def pooled_sets(sets: list) -> pd.DataFrame:
+    "`image_sets` tables of the same prompts at several seed sets as one: each (model, prompt)'s images together, its shares over all of them."
+    if not sets: raise ValueError('pooled_sets needs at least one image_sets table')
+    keys = ['model', 'prompt', 'category', 'seen']
+    sizes = {len(s.groupby(keys)) for s in sets}
+    if len(sizes) > 1: raise ValueError(f'the seed sets hold different (model, prompt) pairs ({sorted(sizes)}): pool the same prompts and models')
+    df = pd.concat(sets, ignore_index=True)
+    n = df.images.map(len)  # weight each set's shares by its images, so a share is over all of a prompt's images
+    df = df.assign(**{c: df[c] * n for c in ('alignment', 'fidelity', 'well_formed')}, n=n)
+    out = df.groupby(keys, sort=True).agg(images=('images', lambda s: [p for ims in s for p in ims]), alignment=('alignment', 'sum'),
+                                          fidelity=('fidelity', 'sum'), well_formed=('well_formed', 'sum'), n=('n', 'sum')).reset_index()
+    return out.assign(**{c: out[c] / out.n for c in ('alignment', 'fidelity', 'well_formed')}).drop(columns='n')
 
 # %% ../nbs/09_evaluate.ipynb #971e77cd
 BALANCED = {c: 0.25 for c in CATEGORIES}

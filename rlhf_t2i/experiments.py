@@ -12,12 +12,12 @@ from .feedback import LabelStore, SimulatedLabeller, simulate_labelling
 from .finetune import VARIANTS, FinetuneConfig, finetune
 from .generate import generate_folder, read_metadata
 from .prompts import build_prompt_set
-from .reward import REWARD_CONFIG, JudgeReward, RewardConfig, fit_reward, load_reward, score_folder
+from .reward import REWARD_CONFIG, JudgeReward, RewardConfig, fit_reward, load_reward, reward_config, score_folder
 from .worlds import World, get_world, judge_folder
 
 # %% auto #0
 __all__ = ['ORACLE_REWARDS', 'training_prompts', 'heldout_prompts', 'reward_experiment_data', 'finetune_command',
-           'launch_finetune', 'draw_unlabelled', 'finetune_experiment']
+           'launch_finetune', 'draw_unlabelled', 'variant_label', 'finetune_experiment']
 
 # %% ../nbs/09a_experiments.ipynb #c52bb16a
 def training_prompts(n: int = 600, seed: int = 0, vocab: str = 'shapes') -> list:
@@ -110,6 +110,13 @@ def draw_unlabelled(folder, model, reward, train_prompts: int, per_prompt: int, 
         score_folder(JudgeReward(world.make_judge(judge, device=device)), folder, progress=progress, name=ORACLE_REWARDS)
     return folder
 
+def variant_label(variant: str, config: FinetuneConfig = FinetuneConfig()) -> str:
+    "What a fine-tuning variant trains on, as the tables and figures name it."
+    if variant == 'filtered':
+        kept = f'best {config.filter_top:.0%}' if config.filter_top is not None else f'above {config.filter_threshold:g}'
+        return f'filtered (unweighted, {kept} by reward)'
+    return {'labelled': 'labelled images only', 'labelled+scored': '+ reward-scored unlabelled', 'full': '+ pre-training data (full)'}[variant]
+
 def _experiment_record(work: Path, made_with: dict):
     "Write `work`/experiment.json, or refuse a work folder made with other parameters, naming them."
     record = work/'experiment.json'
@@ -126,12 +133,14 @@ def _experiment_record(work: Path, made_with: dict):
 def finetune_experiment(work, model=None, variants=('full',), train_prompts: int = 600, per_prompt: int = 4,
                         unlabelled_per_prompt: int = 4, labellers: int = 2, flip: float = 0.1, skip: float = 0.05,
                         reward_epochs: int = 100, config: FinetuneConfig = FinetuneConfig(), pretrain_images: int = 4096,
-                        seed: int = 0, progress: bool = True, oracle_variants=(), world: World | str = 'shapes', judge=None,
-                        clip=None, device='cpu', processes: int = 1) -> dict:
+                        seed: int = 0, progress: bool = True, oracle_variants=(), reward_variants=(), per_prompt_variants=(),
+                        world: World | str = 'shapes', judge=None, clip=None, device='cpu', processes: int = 1) -> dict:
     "Labelled and unlabelled samples of `model`, a reward model, and a fine-tuned model per variant, all under `work`."
     # processes: fine-tuning processes; more than one runs each fine-tuning under `accelerate launch`
     # model / clip: the base pipeline and the reward's CLIP (default: the world's); judge: ground truth (default: the world's)
     # oracle_variants: variants trained again on the judge's verdicts instead of the reward's ('<variant>-oracle'), the method's ceiling
+    # reward_variants: names in REWARD_VARIANTS, each fitted on the same labels ('reward-<name>') and the full method trained
+    # again on its scores ('full-<name>'); per_prompt_variants: variants trained again with per-prompt weights ('<variant>-per-prompt')
     world = get_world(world)
     work, model, clip = Path(work), str(model or world.pipeline), str(clip or world.clip)
     _experiment_record(work, json.loads(json.dumps(dict(  # as it reads back from experiment.json (tuples become lists)
@@ -149,14 +158,33 @@ def finetune_experiment(work, model=None, variants=('full',), train_prompts: int
                                  oracle=bool(oracle_variants), progress=progress, world=world, judge=judge, device=device)
     if not (labelled/'rewards.jsonl').exists(): score_folder(reward, labelled, progress=progress)
     if oracle_variants and not (labelled/ORACLE_REWARDS).exists(): score_folder(JudgeReward(judge), labelled, progress=progress, name=ORACLE_REWARDS)
-    models = {}
-    for name, v, rewards_file in [(v, v, 'rewards.jsonl') for v in variants] + [(f'{v}-oracle', v, ORACLE_REWARDS) for v in oracle_variants]:
+    rewards = {name: _variant_reward(work, name, db, labelled, unlabelled, clip, reward_epochs, seed, device, progress) for name in reward_variants}
+    models, labels = {}, {}
+    runs = ([(v, v, 'rewards.jsonl', False, '') for v in variants] + [(f'{v}-oracle', v, ORACLE_REWARDS, False, ', oracle as reward') for v in oracle_variants]
+            + [(f'full-{r}', 'full', f'rewards-{r}.jsonl', False, f', {r} reward') for r in reward_variants]
+            + [(f'{v}-per-prompt', v, 'rewards.jsonl', True, ', per-prompt weights') for v in per_prompt_variants])
+    for name, v, rewards_file, per_prompt_weights, how in runs:
+        labels[name] = variant_label(v, config) + how
         out = work/f'finetune-{name}'
         if not (out/'finetune.json').exists():
-            c = replace(config, variant=v, rewards_file=rewards_file)
+            c = replace(config, variant=v, rewards_file=rewards_file, per_prompt_weights=per_prompt_weights or config.per_prompt_weights)
             pre = world.pretrain_folder(out/'pretrain-data', pretrain_images) if VARIANTS[v]['pretrain'] else None
             if processes > 1: launch_finetune(processes, model, out, labelled, db, unlabelled, pre, c)
             else: finetune(model, out, labelled, db, unlabelled, pre, c, progress=progress)
         models[name] = out
-    return dict(labelled=labelled, db=db, unlabelled=unlabelled, reward=reward_dir, models=models,
+    return dict(labelled=labelled, db=db, unlabelled=unlabelled, reward=reward_dir, models=models, labels=labels, rewards=rewards,
                 reward_info=json.loads((reward_dir/REWARD_CONFIG).read_text()), world=world, judge=judge)
+
+def _variant_reward(work: Path, name: str, db, labelled, unlabelled, clip, reward_epochs: int, seed: int, device, progress: bool) -> Path:
+    "Reward variant `name` fitted on the experiment's labels into `work`/reward-<name>, its scores of both folders in rewards-<name>.jsonl."
+    out, fixed = work/f'reward-{name}', reward_config(name).stop_on == 'none'  # a variant with a fixed schedule keeps it, up to reward_epochs
+    if not (out/REWARD_CONFIG).exists():
+        epochs = min(reward_epochs, reward_config(name).max_epochs) if fixed else reward_epochs
+        fit_reward(db, labelled, out, backbone=clip, config=reward_config(name, max_epochs=epochs, seed=seed), device=device, progress=progress)
+    reward = None
+    for folder in (labelled, unlabelled):
+        if not (folder/f'rewards-{name}.jsonl').exists():
+            reward = reward or load_reward(out, device=device)
+            score_folder(reward, folder, progress=progress, name=f'rewards-{name}.jsonl')
+    return out
+

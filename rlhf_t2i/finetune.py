@@ -163,6 +163,7 @@ class FinetuneConfig:
     snr_gamma: float | None = None  # min-SNR loss weighting (Hang et al. 2023), as the diffusers scripts' --snr_gamma; the shapes base trained with 5
     caption_dropout: float = 0.0  # share of captions replaced by the empty one, training the unconditional prediction guidance uses
     weight_by: str = 'reward'  # 'reward' (the paper) or 'label'
+    per_prompt_weights: bool = False  # weight each image by its advantage among its prompt's images (as DDPO), not its reward (the paper)
     rewards_file: str = 'rewards.jsonl'  # the scores in each image folder to weight by (rlhf-t2i score --name writes others, e.g. the oracle's)
     filter_threshold: float = 0.5  # reward above which the filtered baseline keeps an image
     filter_top: float | None = None  # instead, the share of images with the highest rewards it keeps (e.g. 0.25)
@@ -231,7 +232,8 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
     P, rank, B = accelerator.num_processes, accelerator.process_index, c.train_batch_size
 
     # data: D_model (weighted) and D_pre, encoded once by the frozen VAE and text encoder
-    rows = model_rows(labelled if v['labelled'] else None, db, scored if v['scored'] else None, c.weight_by, c.rewards_file)
+    rows = model_rows(labelled if v['labelled'] else None, db, scored if v['scored'] else None, c.weight_by, c.rewards_file,
+                      c.per_prompt_weights)
     if v['filtered']: rows = filtered(rows, c.filter_threshold, c.filter_top)
     pre_rows = None
     if v['pretrain']:

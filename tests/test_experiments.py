@@ -1,5 +1,5 @@
 "The experiment notebooks under papermill with their quick parameters, as `rlhf-t2i reproduce --profile quick` runs them."
-import json, subprocess, sys
+import json, math, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,9 +48,19 @@ def test_rlhf_experiments_quick(tmp_path):
     "Table 3, Fig 4 and Fig 6 share one work folder: the stages run once, the three notebooks read them."
     t3 = run_experiment('table3', tmp_path, shared=('rlhf',))
     models = [r['model'] for r in t3['table']]
-    assert models[0] == 'pre-trained' and len(models) == 6 and models[-1].endswith('oracle as reward')
+    full = '+ pre-training data (full)'  # the base, the four variants, then the ceiling, the reward variant and per-prompt weights
+    assert models[0] == 'pre-trained' and models[5:] == [f'{full}, oracle as reward', f'{full}, patch-attention reward', f'{full}, per-prompt weights'], models
     # 16 evaluation prompts x 4 images a model, each read aligned or not: a share that is not k/64 was taken over other images
     assert all(abs(r['aligned'] * 64 - round(r['aligned'] * 64)) < 1e-9 and r['frechet'] > 0 for r in t3['table']), t3['table']
+    # pooled over 2 seed sets of the same prompts: shares are k/128, a model's pooled difference is the mean of its two
+    pooled, at_first = {r['model']: r for r in t3['pooled']}, {r['model']: r for r in t3['table']}
+    assert list(pooled) == models and all(abs(r['aligned'] * 128 - round(r['aligned'] * 128)) < 1e-9 for r in pooled.values()), pooled
+    for m in models[1:]:
+        r = pooled[m]
+        assert abs(r['vs base aligned'] - (r['vs base at 1000'] + r['vs base at 2000']) / 2) < 1e-9 and r['vs base at 1000'] == at_first[m]['vs base aligned'], r
+    ceiling = pooled[f'{full}, oracle as reward']  # a share of the ceiling's gain, where it gained
+    assert ceiling['of ceiling'] == 1.0 if ceiling['vs base aligned'] > 0 else math.isnan(ceiling['of ceiling']), ceiling
+    assert t3['reward_models']['patch-attention']['config']['variant'] == 'patch-attention'
     d = t3['d_model']  # D_model: 60 prompts x (4 labelled, some skipped, + 4 unlabelled) images, judged by the oracle
     assert 440 <= d['images'] <= 480 and abs(d['aligned'] * d['images'] - round(d['aligned'] * d['images'])) < 1e-6, d
     lim = run_experiment('limits', tmp_path, shared=('rlhf',))  # the controls, on the same work folder
@@ -73,6 +83,11 @@ def test_rlhf_experiments_quick(tmp_path):
         assert sorted(r['question'] for r in overall) == ['alignment', 'fidelity'], f6[t]
         for r in overall: shares_of(r, 16)
     assert f6['oracle']['pre-trained'] == f4['oracle']['pre-trained'], f6['oracle']  # the same base images as Fig 4 and Table 3
+    # every fine-tuned model of Table 3's last three rows and the full method, at 2 seed sets and pooled (32 prompt-seed-set outcomes)
+    comp = {(r['model'], r['seed_set'], r['question']): r for r in f4['comparisons']}
+    assert {m for m, _, _ in comp} == {full, *models[5:]} and len(comp) == 4 * 3 * 2, sorted(comp)
+    for (m, s, q), r in comp.items(): shares_of(r, 32 if s == 'pooled' else 16)
+    assert comp[full, '1000', 'alignment']['diff'] == f4['alignment']['diff']  # the headline is the full method at the first seed set
 
 def test_tiny_profile_runs_the_paper_path(tmp_path):
     "`rlhf-t2i reproduce --profile tiny`: every step in the paper's world (its vocabulary, the detector judge, D_pre from a datasets dataset) on tiny random models."
@@ -84,7 +99,7 @@ def test_tiny_profile_runs_the_paper_path(tmp_path):
     t2 = json.loads((figs / 'table2.json').read_text())
     assert t2['stats'][0]['labels'] == 2 * 12 * 2  # 12 paper prompts x 2 images, two labellers each
     t3 = json.loads((figs / 'table3.json').read_text())
-    assert [r['model'] for r in t3['table']][0] == 'pre-trained' and len(t3['table']) == 5  # base + 4 variants, no judge-as-reward row
+    assert [r['model'] for r in t3['table']][0] == 'pre-trained' and len(t3['table']) == 6  # base + 4 variants + per-prompt weights; no judge-as-reward or ranking rows
     f4 = json.loads((figs / 'fig4.json').read_text())
     assert f4['prompts'] == 8 and f4['raters'] == 3  # params/rlhf/tiny.yaml, params/fig4/tiny.yaml
     for name in ('fig3a', 'fig3b', 'fig6'): assert (figs / f'{name}.json').is_file(), name
