@@ -119,7 +119,7 @@ def steps(profile: str = 'full', runs='runs') -> list:
         Step('fig3b', 'reward accuracy: all vs half the images (Fig 3b)', notebook='fig3b', params=('fig3b',), outputs=('fig3b.json', 'fig3b.png')),
         Step('table3', 'fine-tuning data ablation (Table 3)', notebook='table3', params=('rlhf', 'table3'), outputs=('table3.json', 'table3.png')),
         Step('fig4', 'side by side: fine-tuned vs base (Fig 4, Table 5, Fig 2)', notebook='fig4', params=('rlhf', 'fig4'),
-             outputs=('fig4.json', 'fig4.png', 'fig2.png')),
+             outputs=('fig4.json', 'fig4.png', 'fig2.png', 'fig4_variants.png')),
         Step('fig6', 'best-of-n (Fig 6, Tables 6-7)', notebook='fig6', params=('rlhf', 'fig6'), outputs=('fig6.json', 'fig6.png')),
     ]
     return [s for s in all_steps if p.world in s.worlds]
@@ -308,11 +308,13 @@ def plan_markdown(df: pd.DataFrame, gpu_tflops: float = GPU_TFLOPS) -> str:
 
 
 # %% ../nbs/11_reproduce.ipynb #e846bbf2
-def _pct(x) -> str: return '-' if x is None else f'{100 * x:.0f}%'
+def _known(x) -> bool: return x is not None and x == x  # None: absent; NaN: none (the base's own difference)
+
+def _pct(x) -> str: return f'{100 * x:.0f}%' if _known(x) else '-'
 
 def _vs_base(r: dict) -> str:
     "A table row's aligned share minus the base's, in points, with its 95% interval (`evaluate.aligned_difference`)."
-    if 'vs base aligned' not in r: return '-'
+    if not _known(r.get('vs base aligned')): return '-'
     return f"{100 * r['vs base aligned']:+.1f} [{100 * r['vs base aligned_low']:+.1f}, {100 * r['vs base aligned_high']:+.1f}]"
 
 def _summaries(f: Path) -> list:
@@ -347,6 +349,12 @@ def _summaries(f: Path) -> list:
         if d := t3.get('d_model'):
             out += [f"D_model: {d['images']} images of the base model, {_pct(d['aligned'])} aligned by the oracle. Weighting by the {t3.get('weight_by', 'reward')} gives them "
                     f"{_pct(d['weight_on_aligned'])} of the weight (AUC {d['auc']:.2f}); the oracle as reward gives them all of it.", '']
+        if pooled := t3.get('pooled'):
+            seeds = t3['eval_seeds']
+            at = lambda r: ' / '.join(f"{100 * r['vs base at ' + str(s)]:+.1f}" if _known(r.get(f'vs base at {s}')) else '-' for s in seeds)
+            rows = [f"| {r['model']} | {_pct(r['aligned'])} | {_vs_base(r)} | {at(r)} | {_pct(r.get('of ceiling'))} |" for r in pooled]
+            out += [f"Pooled over {len(seeds)} evaluation seed sets ({', '.join(map(str, seeds))}) of the same prompts:", '',
+                    '| model | oracle aligned | aligned minus base, points (95% CI) | minus base at each seed set | share of the ceiling\'s gain |', '|---|---|---|---|---|', *rows, '']
     if f4 := load('fig4'):
         al, fi, p = f4['alignment'], f4['fidelity'], f4['paper']
         out += ['## Fig 4 and Table 5: fine-tuned vs pre-trained, side by side', '', '![](fig4.png)', '', '![](fig2.png)', '',
@@ -354,6 +362,12 @@ def _summaries(f: Path) -> list:
                 '| | fine-tuned wins | tie | base wins | wins - losses (95% CI) | paper |', '|---|---|---|---|---|---|',
                 f"| alignment | {_pct(al['win'])} | {_pct(al['tie'])} | {_pct(al['lose'])} | {100 * al['diff']:+.0f} [{100 * al['diff_lo']:+.0f}, {100 * al['diff_hi']:+.0f}] | 50% / 10% / 3% (+47) |",
                 f"| fidelity | {_pct(fi['win'])} | {_pct(fi['tie'])} | {_pct(fi['lose'])} | {100 * fi['diff']:+.0f} [{100 * fi['diff_lo']:+.0f}, {100 * fi['diff_hi']:+.0f}] | 10% / - / 15% |", '']
+        if comp := [r for r in f4.get('comparisons', []) if r['seed_set'] == 'pooled']:
+            by = {(r['model'], r['question']): r for r in comp}
+            cell = lambda r: f"{100 * r['diff']:+.0f} [{100 * r['diff_lo']:+.0f}, {100 * r['diff_hi']:+.0f}]"
+            rows = [f"| {m} | {cell(by[m, 'alignment'])} | {cell(by[m, 'fidelity'])} |" for m in dict.fromkeys(r['model'] for r in comp)]
+            out += ['![](fig4_variants.png)', '', f"Every fine-tuned model against the base, {len(f4['eval_seeds'])} seed sets pooled (one outcome a prompt and seed set):", '',
+                    '| model | alignment wins - losses (95% CI) | fidelity wins - losses |', '|---|---|---|', *rows, '']
     if f6 := load('fig6'):
         def row(t, q):
             r = next(r for r in f6[t] if r['group'] == 'all' and r['question'] == q)
