@@ -1,5 +1,6 @@
 "The experiment notebooks under papermill with their quick parameters, as `rlhf-t2i reproduce --profile quick` runs them."
 import json, math, subprocess, sys
+import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +105,33 @@ def test_tiny_profile_runs_the_paper_path(tmp_path):
     assert f4['prompts'] == 8 and f4['raters'] == 3  # params/rlhf/tiny.yaml, params/fig4/tiny.yaml
     for name in ('fig3a', 'fig3b', 'fig6'): assert (figs / f'{name}.json').is_file(), name
     assert not (figs / 'shapes_world.png').exists() and (figs / 'README.md').is_file()  # shapes world's own steps do not run
+
+SHARED_PARAMS = {'fig3a': (), 'fig3b': ()}  # every other experiment notebook runs with params/rlhf/<profile>.yaml first
+EXPERIMENTS = sorted(p.stem for p in (ROOT / 'nbs/experiments').glob('*.ipynb'))
+
+def declared_parameters(notebook) -> dict:
+    "The parameter cell of nbs/experiments/NOTEBOOK.ipynb: name -> default value."
+    import ast, papermill as pm
+    return {k: ast.literal_eval(v['default']) for k, v in pm.inspect_notebook(str(ROOT / f'nbs/experiments/{notebook}.ipynb')).items()}
+
+@pytest.mark.parametrize('notebook', EXPERIMENTS)
+def test_parameter_cells_are_the_quick_profile(notebook):
+    "A notebook run bare is its quick profile; its own params files name only parameters it declares (papermill would inject a typo unused)."
+    import yaml
+    declared, shared = declared_parameters(notebook), SHARED_PARAMS.get(notebook, ('rlhf',))
+    for profile in ('quick', 'full', 'tiny', 'paper'):
+        own = ROOT / f'params/{notebook}/{profile}.yaml'
+        if not own.exists(): continue
+        mine = yaml.safe_load(own.read_text()) or {}
+        assert set(mine) <= set(declared), (profile, sorted(set(mine) - set(declared)))
+        if profile == 'quick':
+            params = {k: v for p in shared for k, v in (yaml.safe_load((ROOT / f'params/{p}/quick.yaml').read_text()) or {}).items() if k in declared}
+            differ = {k: (declared[k], v) for k, v in {**params, **mine}.items() if declared[k] != v}
+            assert not differ, differ  # (the parameter cell's default, the quick profile's value)
+
+def test_shared_params_are_declared():
+    "Every parameter of params/rlhf is declared by some notebook that runs with it."
+    import yaml
+    users = set().union(*(declared_parameters(n) for n in EXPERIMENTS if SHARED_PARAMS.get(n, ('rlhf',))))
+    for f in (ROOT / 'params/rlhf').glob('*.yaml'):
+        assert set(yaml.safe_load(f.read_text())) <= users, (f.name, sorted(set(yaml.safe_load(f.read_text())) - users))
