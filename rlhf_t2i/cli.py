@@ -11,11 +11,24 @@ from .generate import SCHEDULERS
 from .reproduce import REPRODUCE_THREADS
 
 # %% auto #0
-__all__ = ['parse_proportions', 'cmd_prompts', 'cmd_render', 'cmd_generate', 'cmd_label_serve', 'cmd_label_add_labeller',
-           'cmd_label_simulate', 'cmd_label_stats', 'cmd_label_export', 'cmd_label_import', 'add_label_commands',
-           'cmd_pretrain', 'cmd_train_reward', 'cmd_score', 'add_reward_commands', 'cmd_finetune',
-           'add_finetune_command', 'cmd_evaluate', 'cmd_best_of', 'cmd_reproduce', 'add_evaluate_commands',
-           'build_parser', 'main']
+__all__ = ['parse_dtype', 'add_dtype_argument', 'parse_proportions', 'cmd_prompts', 'cmd_render', 'cmd_generate',
+           'cmd_label_serve', 'cmd_label_add_labeller', 'cmd_label_simulate', 'cmd_label_stats', 'cmd_label_export',
+           'cmd_label_import', 'add_label_commands', 'cmd_pretrain', 'cmd_train_reward', 'cmd_score',
+           'add_reward_commands', 'cmd_finetune', 'add_finetune_command', 'cmd_evaluate', 'cmd_best_of',
+           'cmd_reproduce', 'add_evaluate_commands', 'build_parser', 'main']
+
+# %% ../nbs/99_cli.ipynb #3c0d7e02
+def parse_dtype(text: str) -> str:
+    "A weights' dtype name (float32, float16, bfloat16; also fp32, fp16, bf16), checked by `models.dtype_name`."
+    from rlhf_t2i.models import dtype_name
+    try: return dtype_name(text)
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+
+def add_dtype_argument(p, default: str = 'float32'):
+    "Give the subcommand parser `p` its --dtype flag."
+    p.add_argument('--dtype', type=parse_dtype, default=None, metavar='{float32,float16,bfloat16}',
+                   help=f"weights' dtype (default: {default}; also fp32, fp16, bf16): half precision is for GPUs, slower on a CPU, "
+                        "and float16 is refused where this torch cannot run it on a CPU")
 
 # %% ../nbs/99_cli.ipynb #ba8c3534
 def parse_proportions(text: str) -> dict:
@@ -43,10 +56,9 @@ def cmd_generate(args):
     "Draw --per-prompt images of each prompt into an image folder with metadata.jsonl, resuming a killed run."
     import torch
     from rlhf_t2i.models import load_pipeline
-    from rlhf_t2i.generate import compile_unet, generate_folder, use_scheduler
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    dtype = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}[args.dtype]
-    pipe = load_pipeline(args.model, device=device, dtype=dtype)
+    from rlhf_t2i.generate import compile_unet, generate_folder, process_device, use_scheduler
+    device = process_device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))  # under a launch: this process's GPU
+    pipe = load_pipeline(args.model, device=device, dtype=args.dtype or 'float32')
     pipe.set_progress_bar_config(disable=True)
     if args.scheduler: use_scheduler(pipe, args.scheduler)
     if args.compile: compile_unet(pipe)
@@ -72,7 +84,7 @@ def cmd_label_simulate(args):
     "Label a folder with simulated labellers answering from a judge, through the store's labelling calls."
     from rlhf_t2i.feedback import LabelStore, SimulatedLabeller, simulate_labelling
     from rlhf_t2i.worlds import get_world
-    judge = get_world(args.world, detector=args.detector, clip=args.clip).make_judge(args.judge, device=args.device)
+    judge = get_world(args.world, detector=args.detector, clip=args.clip).make_judge(args.judge, device=args.device, dtype=args.dtype)
     labellers = [SimulatedLabeller(f'sim{i}', flip=args.flip, skip=args.skip, seed=args.seed + i) for i in range(args.labellers)]
     with LabelStore(args.db) as store:
         n = simulate_labelling(store, args.data, labellers, labellers_per_image=args.labellers_per_image, judge=judge)
@@ -134,6 +146,7 @@ def add_label_commands(sub):
     p.add_argument('--detector', default=None, help="the detector judge's OWLv2 / OWL-ViT: a local folder or a hub id in the local cache")
     p.add_argument('--clip', default=None, help="the detector judge's CLIP: a local folder or a hub id in the local cache")
     p.add_argument('--device', default='cpu', help='where the judge runs: cpu or cuda')
+    add_dtype_argument(p, "the judge's: float32, the detector judge's float16 on CUDA")
     p.add_argument('--skip', type=float, default=0.05, help='probability a labeller skips an image')
     p.add_argument('--seed', type=int, default=0, help='seed of the first labeller (then +1)')
     p.set_defaults(func=cmd_label_simulate)
@@ -169,16 +182,18 @@ def cmd_train_reward(args):
     given = dict(hidden=args.hidden, lam=args.lam, temperature=args.temperature, n_prompts=args.n_prompts, max_epochs=args.max_epochs,
                  val_fraction=args.val_fraction, seed=args.seed)
     config = reward_config(args.variant, **{k: v for k, v in given.items() if v is not None})
-    info = fit_reward(args.db, args.data, args.out, args.backbone, config, cache_dir=args.cache, device=args.device or 'cpu')
+    info = fit_reward(args.db, args.data, args.out, args.backbone, config, cache_dir=args.cache, device=args.device or 'cpu', dtype=args.dtype or 'float32')
     print(f'{info["images"]} labelled images ({info["train_images"]} train, {info["val_images"]} validation), {info["epochs"]} epochs; '
           f'validation pairwise accuracy {info["val_pairwise_accuracy"]:.3f} on {info["val_pairs"]} pairs; saved to {args.out}')
 
 def cmd_score(args):
     "Score the images of --data with the reward model in --reward (or the oracle); write --name (rewards.jsonl) beside them."
+    from rlhf_t2i.generate import process_device
     from rlhf_t2i.reward import load_reward, score_folder
     from rlhf_t2i.worlds import get_world
-    judge = get_world(args.world).make_judge(args.judge, device=args.device or 'cpu') if args.reward == 'oracle' else None
-    path = score_folder(load_reward(args.reward, args.backbone, args.device or 'cpu', judge=judge), args.data, args.batch_size, name=args.name)
+    device = process_device(args.device or 'cpu')  # under `accelerate launch` / torchrun each process scores its share of the batches
+    judge = get_world(args.world).make_judge(args.judge, device=device, dtype=args.dtype) if args.reward == 'oracle' else None
+    path = score_folder(load_reward(args.reward, args.backbone, device, judge=judge, dtype=args.dtype or 'float32'), args.data, args.batch_size, name=args.name)
     print(f'wrote {path}')
 
 def add_reward_commands(sub):
@@ -198,6 +213,7 @@ def add_reward_commands(sub):
     p.add_argument('--val-fraction', type=float, default=None, help='fraction of the prompts held out for validation (default 0.15)')
     p.add_argument('--seed', type=int, default=None, help='seed of the split, the weights and the batches (default 0)')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cpu; the MLP is small)')
+    add_dtype_argument(p, 'float32; the embeddings and the MLP stay float32')
     p.set_defaults(func=cmd_train_reward)
 
     p = sub.add_parser('score', help='score an image folder with a reward model (writes rewards.jsonl beside it)')
@@ -208,6 +224,7 @@ def add_reward_commands(sub):
     p.add_argument('--judge', default=None, help="with --reward oracle: a judge by name instead of the world's")
     p.add_argument('--batch-size', type=int, default=256, help='images per CLIP call')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cpu)')
+    add_dtype_argument(p, "float32; with --reward oracle, the judge's")
     p.add_argument('--name', default='rewards.jsonl', help="file to write beside the images; fine-tuning reads it with --rewards-file")
     p.set_defaults(func=cmd_score)
 
@@ -384,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--compile', action='store_true', help='torch.compile the UNet first (minutes on a CPU; pays back only on long runs)')
     p.add_argument('--scheduler', choices=list(SCHEDULERS), default=None, help="sampler by name (default: the pipeline's own, DDIM for shapes)")
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda when available)')
-    p.add_argument('--dtype', choices=['fp32', 'fp16', 'bf16'], default='fp32', help='weights dtype (fp16/bf16 on GPU only)')
+    add_dtype_argument(p)
     p.set_defaults(func=cmd_generate)
 
     add_label_commands(sub)

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from transformers import (AutoConfig, AutoModelForZeroShotObjectDetection, AutoProcessor, CLIPTokenizer, Owlv2Config,
                           Owlv2ForObjectDetection, Owlv2Processor, OwlViTConfig, OwlViTForObjectDetection, OwlViTProcessor)
 
-from .models import _dtype_kwarg, _need, _need_tokenizer, _need_weights, _seeded, clip_features, default_tokenizer, load_clip, check_device
+from .models import _dtype_kwarg, _need, _need_tokenizer, _need_weights, _seeded, check_device, check_dtype, clip_features, default_tokenizer, load_clip
 from .prompts import Prompt, article, get_vocab
 from .worlds import VERDICT_COLUMNS, Judge
 
@@ -138,8 +138,8 @@ def detection_verdicts(
 OWL_TYPES = ('owlv2', 'owlvit')  # transformers model types the detector judge reads
 
 def default_dtype(device, dtype=None) -> torch.dtype:
-    "`dtype`, or float16 on CUDA and float32 elsewhere."
-    if dtype is not None: return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    "`dtype` (a torch dtype or its name; checked that it runs on `device`), or float16 on CUDA and float32 elsewhere."
+    if dtype is not None: return check_dtype(dtype, device)
     return torch.float16 if torch.device(device).type == 'cuda' else torch.float32
 
 def _is_folder(id_or_path) -> bool:

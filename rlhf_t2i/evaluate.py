@@ -13,12 +13,14 @@ from scipy import linalg
 from .feedback import SIDES, LabelStore
 from .generate import read_metadata
 from .prompts import CATEGORIES
-from .worlds import get_judge, judge_folder
+from .worlds import get_judge, judge_folder, open_image
 
 # %% auto #0
-__all__ = ['BALANCED', 'WIN_FRACTION', 'SimulatedRater', 'image_sets', 'alignment_summary', 'aligned_difference', 'pooled_sets',
-           'eval_prompts', 'draw_sets', 'default_raters', 'simulate_votes', 'side_by_side', 'win_rates',
-           'frechet_distance', 'image_features', 'best_of_n']
+__all__ = ['BALANCED', 'WIN_FRACTION', 'FID_WEIGHTS', 'FID_WEIGHTS_URL', 'FID_WEIGHTS_PYTORCH_FID', 'FRECHET_FEATURES',
+           'SimulatedRater', 'image_sets', 'alignment_summary', 'aligned_difference', 'pooled_sets', 'eval_prompts',
+           'draw_sets', 'default_raters', 'simulate_votes', 'side_by_side', 'win_rates', 'frechet_distance',
+           'image_features', 'fid_weights', 'fid_images', 'inception_fid', 'frechet_description', 'frechet',
+           'best_of_n']
 
 # %% ../nbs/09_evaluate.ipynb #1427adaa
 @dataclass(frozen=True)
@@ -204,6 +206,70 @@ def image_features(images, clip='shapes', batch_size: int = 256) -> np.ndarray:
     ims = [_open_image(im) if isinstance(im, (str, Path)) else im for im in images]
     return image_embeddings(model, processor, ims, batch_size).numpy()
 
+# %% ../nbs/09_evaluate.ipynb #7f1d0a02
+FID_WEIGHTS = 'weights-inception-2015-12-05-6726825d.pth'  # torch-fidelity's FID Inception-v3 weights: the file torchmetrics' FID loads
+FID_WEIGHTS_URL = 'https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/' + FID_WEIGHTS
+FID_WEIGHTS_PYTORCH_FID = 'pt_inception-2015-12-05-6726825d.pth'  # pytorch-fid's copy of the same TensorFlow weights
+FRECHET_FEATURES = ('clip', 'inception')
+
+def fid_weights(weights=None) -> Path:
+    "The FID Inception weights file: `weights`, else torch-fidelity's (or pytorch-fid's) in the torch hub cache; else an error naming it and how to get it."
+    import torch
+    hub = Path(torch.hub.get_dir())/'checkpoints'
+    how = (f'nothing is downloaded at run time: on a machine with network run `curl -L -o {FID_WEIGHTS} {FID_WEIGHTS_URL}`, '
+           f'then put the file in {hub}/ (TORCH_HOME moves it) or pass its path as weights=')
+    if weights is not None:
+        if (path := Path(weights).expanduser()).is_file(): return path
+        raise FileNotFoundError(f'no FID Inception weights at {path}: {how}')
+    for name in (FID_WEIGHTS, FID_WEIGHTS_PYTORCH_FID):
+        if (hub/name).is_file(): return hub/name
+    raise FileNotFoundError(f'the FID Inception-v3 weights are not here ({hub/FID_WEIGHTS} is missing); {how}')
+
+def fid_images(images, size: int = 299):
+    "`images` (paths, PIL images or arrays) as the uint8 batch (N, 3, size, size) FID reads: each centre-cropped square, resized bicubic."
+    import torch
+    from PIL import Image
+    out = []
+    for im in map(open_image, images):
+        w, h = im.size; s = min(w, h); x, y = (w - s) // 2, (h - s) // 2
+        im = im.crop((x, y, x + s, y + s))
+        out.append(np.asarray(im if s == size else im.resize((size, size), Image.BICUBIC)))
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous() if out else torch.zeros(0, 3, size, size, dtype=torch.uint8)
+
+def inception_fid(
+    a, b,  # the two image sets: paths, PIL images or arrays (the distance is symmetric; the real set first, by convention)
+    weights=None,  # the FID Inception weights file; default: `fid_weights()`'s
+    device='cpu',  # where the features are computed
+    batch_size: int = 50,  # images a forward pass
+    size: int = 299,  # pixels a side the images are resized to (Inception-v3's)
+    feature=None,  # instead of Inception: a torch module from uint8 images (N, 3, size, size) to features (N, D)
+) -> float:
+    "FID as published: the Fréchet distance between image sets `a` and `b` on Inception-v3's 2048 pool features, computed by torchmetrics."
+    import importlib.util, torch
+    if min(len(a), len(b)) < 2: raise ValueError(f'FID needs at least two images a side, not {len(a)} and {len(b)}')
+    path = fid_weights(weights) if feature is None else None  # first: the missing file is the error to see
+    if feature is None and importlib.util.find_spec('torch_fidelity') is None:
+        raise ModuleNotFoundError(f'the Inception FID needs torch-fidelity, whose Inception-v3 torchmetrics runs: pip install torch-fidelity '
+                                  f'(it imports torchvision, which must match this torch {torch.__version__})')
+    try: from torchmetrics.image.fid import FrechetInceptionDistance
+    except ImportError as e: raise ModuleNotFoundError(f'the Inception FID needs torchmetrics (and torch-fidelity) importable here: {e}') from None
+    metric = FrechetInceptionDistance(feature=2048 if feature is None else feature, normalize=False, input_img_size=(3, size, size),
+                                      feature_extractor_weights_path=None if path is None else str(path)).to(device)
+    for real, images in ((True, a), (False, b)):
+        for i in range(0, len(images), batch_size): metric.update(fid_images(images[i:i + batch_size], size).to(device), real=real)
+    return float(metric.compute())
+
+def frechet_description(kind: str = 'clip', model=None) -> str:
+    "What a table's Fréchet distance was computed on, in a few words: `kind` 'clip' (the image embeddings of CLIP `model`) or 'inception' (FID)."
+    if kind == 'clip': return f'CLIP image embeddings of {model or "the shapes CLIP"}, not Inception (not comparable with published FIDs)'
+    if kind == 'inception': return 'Inception-v3 pool features (FID, as published' + (f'; weights {Path(str(model)).name})' if model else ')')
+    raise ValueError(f'unknown Fréchet features {kind!r}: use one of {FRECHET_FEATURES}')
+
+def frechet(a, b, features: str = 'clip', clip='shapes', weights=None, device='cpu') -> float:
+    "The Fréchet distance between image sets `a` and `b` on `features`: 'clip' (CLIP `clip`'s embeddings) or 'inception' (the FID)."
+    if features == 'clip': return frechet_distance(image_features(a, clip), image_features(b, clip))
+    if features == 'inception': return inception_fid(a, b, weights, device)
+    raise ValueError(f'unknown Fréchet features {features!r}: use one of {FRECHET_FEATURES}')
 
 # %% ../nbs/09_evaluate.ipynb #c1cdf4b1
 def best_of_n(scored, out, k: int = 4, model_id: str | None = None) -> Path:

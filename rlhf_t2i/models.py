@@ -4,13 +4,15 @@
 
 # %% ../nbs/02_models.ipynb #9c0035e9
 from __future__ import annotations
-import json, os, re
+import functools, json, os, re
 from pathlib import Path
 
 import logging
 # torchvision is absent by design on CPU (see DESIGN.md); transformers then falls back to its PIL image processors, the
 # intended behaviour, but warns once per class when diffusers imports them: drop only that message
 logging.getLogger('transformers.utils.import_utils').addFilter(lambda r: 'requires torchvision (not installed)' not in r.getMessage())
+# diffusers warns that a float16 pipeline cannot run on a CPU; `check_dtype` has run float16's ops here before any loads one
+logging.getLogger('diffusers.pipelines.pipeline_utils').addFilter(lambda r: 'cannot run with `cpu` device' not in r.getMessage())
 
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
@@ -20,10 +22,11 @@ import rlhf_t2i
 from .prompts import PAPER_VOCAB, SHAPES_VOCAB
 
 # %% auto #0
-__all__ = ['BOS', 'EOS', 'EXTRA_WORDS', 'KINDS', 'MAX_TOKENS', 'SHAPES_FOLDERS', 'REBUILD_SHAPES', 'WHAT', 'build_tokenizer',
-           'default_words', 'default_tokenizer', 'tiny_clip_config', 'tiny_vae_config', 'tiny_unet_config',
-           'scheduler_config', 'count_params', 'build_clip', 'build_pipeline', 'clip_features', 'models_dir',
-           'check_pipeline_folder', 'check_clip_folder', 'hub_snapshot', 'check_device', 'load_pipeline', 'load_clip']
+__all__ = ['BOS', 'EOS', 'EXTRA_WORDS', 'KINDS', 'MAX_TOKENS', 'SHAPES_FOLDERS', 'REBUILD_SHAPES', 'WHAT', 'DTYPES',
+           'DTYPE_ALIASES', 'build_tokenizer', 'default_words', 'default_tokenizer', 'tiny_clip_config',
+           'tiny_vae_config', 'tiny_unet_config', 'scheduler_config', 'count_params', 'build_clip', 'build_pipeline',
+           'clip_features', 'models_dir', 'check_pipeline_folder', 'check_clip_folder', 'hub_snapshot', 'check_device',
+           'dtype_name', 'check_dtype', 'load_pipeline', 'load_clip']
 
 # %% ../nbs/02_models.ipynb #5565b0dc
 BOS, EOS = '<|startoftext|>', '<|endoftext|>'
@@ -303,6 +306,41 @@ def check_device(
     elif d.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f'device {str(device)!r} asked for, but MPS is not available here')
     return d
 
+DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}  # the weights' dtypes a stage takes
+DTYPE_ALIASES = {'fp32': 'float32', 'fp16': 'float16', 'bf16': 'bfloat16'}
+
+def dtype_name(
+    dtype,  # a torch dtype, a name of `DTYPES`, or fp32 / fp16 / bf16
+) -> str:
+    "The name in `DTYPES` of `dtype`, or a `ValueError` naming it."
+    name = str(dtype).removeprefix('torch.') if isinstance(dtype, torch.dtype) else DTYPE_ALIASES.get(str(dtype), str(dtype))
+    if name not in DTYPES: raise ValueError(f'unknown dtype {str(dtype)!r}: use {", ".join(DTYPES)} (or fp32, fp16, bf16)')
+    return name
+
+@functools.lru_cache(maxsize=None)
+def _cpu_dtype_error(dtype: torch.dtype) -> str | None:
+    "Why `dtype` cannot run on this torch's CPU kernels (the first of the models' ops that fails), or None where they all run."
+    F = torch.nn.functional
+    x = torch.randn(2, 8, 8, 8).to(dtype)
+    ops = {'conv2d': lambda: F.conv2d(x, torch.randn(8, 8, 3, 3).to(dtype), padding=1), 'group_norm': lambda: F.group_norm(x, 4),
+           'layer_norm': lambda: F.layer_norm(x, (8,)), 'linear': lambda: F.linear(x, torch.randn(4, 8).to(dtype)),
+           'softmax': lambda: x.softmax(-1), 'attention': lambda: F.scaled_dot_product_attention(x, x, x),
+           'interpolate': lambda: F.interpolate(x, scale_factor=2.0, mode='nearest'), 'activations': lambda: F.gelu(F.silu(x))}
+    for name, op in ops.items():
+        try: op()
+        except (RuntimeError, NotImplementedError) as e: return f'{name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}'
+    return None
+
+def check_dtype(
+    dtype=torch.float32,  # a torch dtype, a name of `DTYPES`, or fp32 / fp16 / bf16
+    device='cpu',  # where the weights will run
+) -> torch.dtype:
+    "`dtype` as a torch dtype; a `ValueError` naming it where it is unknown or this torch cannot run it on a CPU `device`."
+    d = DTYPES[dtype_name(dtype)]
+    if d != torch.float32 and torch.device(device).type == 'cpu' and (why := _cpu_dtype_error(d)):
+        raise ValueError(f'dtype {dtype_name(dtype)} does not run on the CPU with torch {torch.__version__} ({why}): use float32 there, or a GPU')
+    return d
+
 def _resolve(id_or_path, what: str):
     "A checked local folder for `id_or_path`, or the local cache's snapshot of the hub id."
     check = check_pipeline_folder if what == 'sd' else check_clip_folder
@@ -325,10 +363,11 @@ def _dtype_kwarg(lib: str) -> str:
 def load_pipeline(
     id_or_path='shapes',  # 'shapes', a local folder, or a hub id
     device='cpu',  # where to put it
-    dtype=torch.float32,  # weights' dtype (keep float32 on CPU: bfloat16 is far slower there)
+    dtype=torch.float32,  # weights' dtype or its name (keep float32 on CPU: half precision is slower there)
     **kwargs,  # passed to `StableDiffusionPipeline.from_pretrained` (e.g. `variant`, `revision`)
 ) -> StableDiffusionPipeline:
     "The `StableDiffusionPipeline` named `'shapes'`, in a local folder, or with a hub id, without a safety checker."
+    dtype = check_dtype(dtype, device)
     src = _resolve(id_or_path, 'sd')
     kwargs = {'safety_checker': None, 'requires_safety_checker': False, _dtype_kwarg('diffusers'): dtype, **kwargs}
     return StableDiffusionPipeline.from_pretrained(src, **kwargs).to(device)
@@ -336,10 +375,11 @@ def load_pipeline(
 def load_clip(
     id_or_path='shapes',  # 'shapes', a local folder, or a hub id
     device='cpu',  # where to put it
-    dtype=torch.float32,  # weights' dtype
+    dtype=torch.float32,  # weights' dtype or its name
     **kwargs,  # passed to `CLIPModel.from_pretrained`
 ) -> tuple:
     "The `(CLIPModel, CLIPProcessor)` named `'shapes'`, in a local folder, or with a hub id."
+    dtype = check_dtype(dtype, device)
     src = _resolve(id_or_path, 'clip')
     model = CLIPModel.from_pretrained(src, **{_dtype_kwarg('transformers'): dtype, **kwargs}).to(device).eval()
     return model, CLIPProcessor.from_pretrained(src)

@@ -16,10 +16,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from .feedback import LabelStore
-from .generate import read_metadata
-from .models import clip_features, load_clip
+from .generate import read_metadata, sharded_map, write_jsonl
+from .models import check_dtype, clip_features, load_clip
 from .prompts import CATEGORIES, Prompt, parse_prompt, perturb, prompt_from_dict
-from .worlds import get_judge, open_image
+from .worlds import get_judge, open_image, weights_fingerprint
 
 # %% auto #0
 __all__ = ['FEATURES', 'REWARD_VARIANTS', 'REWARD_CONFIG', 'REWARD_WEIGHTS', 'backbone_fingerprint', 'image_embeddings',
@@ -32,11 +32,7 @@ __all__ = ['FEATURES', 'REWARD_VARIANTS', 'REWARD_CONFIG', 'REWARD_WEIGHTS', 'ba
 # %% ../nbs/07_reward.ipynb #898d8a21
 def backbone_fingerprint(clip) -> str:
     "A hex fingerprint of a CLIP's weights: the same for the same backbone however it was loaded, in fp32 or fp16."
-    h = hashlib.sha256()
-    for name, t in sorted(clip.state_dict().items()):
-        sample = t.detach().flatten()[:64].cpu().half().numpy()  # as fp16: an fp16 copy of fp32 weights hashes the same
-        h.update(f'{name}{tuple(t.shape)}'.encode()); h.update(sample.tobytes())
-    return h.hexdigest()[:16]
+    return weights_fingerprint(clip)  # (bfloat16 rounds the weights coarser than fp16: a bfloat16 copy hashes otherwise)
 
 def _check_finite(e: torch.Tensor, what: str) -> torch.Tensor:
     if not torch.isfinite(e).all():
@@ -473,6 +469,10 @@ class Reward:
     def __init__(self, model: RewardModel, clip, processor, backbone: str, config: dict | None = None):
         self.model, self.clip, self.processor, self.backbone, self.config = model.eval(), clip, processor, backbone, config or {}
 
+    def fingerprint(self) -> str:
+        "A hex digest of what scores: the reward model's weights and its backbone's weights and dtype."
+        return _sha(f'Reward|{weights_fingerprint(self.model)}|{backbone_fingerprint(self.clip)}|{self.clip.dtype}'.encode())[:16]
+
     @torch.no_grad()
     def score(self, images, prompts, batch_size: int = 256) -> np.ndarray:
         "Rewards of `images` (PIL images, HxWx3 arrays or file paths) with their `prompts` (texts or `Prompt`s)."
@@ -492,25 +492,32 @@ class JudgeReward:
         self.judge = get_judge(judge)
         self.vocab = self.judge.vocabs[0] if self.judge.vocabs else 'shapes'
 
+    def fingerprint(self) -> str:
+        "A hex digest of what scores: the judge's fingerprint."
+        return _sha(f'JudgeReward|{self.judge.fingerprint()}'.encode())[:16]
+
     def score(self, images, prompts, batch_size: int = 256) -> np.ndarray:
         "The judge's verdict on each of `images` (PIL images, HxWx3 arrays or file paths) with its prompt (text or `Prompt`)."
         if len(images) != len(prompts): raise ValueError(f'{len(images)} images but {len(prompts)} prompts')
         ps = [p if isinstance(p, Prompt) else parse_prompt(str(p), self.vocab) for p in prompts]  # a judge reads structured prompts only
         return self.judge.judge(list(images), ps).aligned.to_numpy(np.float32) if len(ps) else np.zeros(0, np.float32)
 
-def load_reward(path, backbone: str | None = None, device='cpu', judge='shapes') -> Reward | JudgeReward:
+def load_reward(path, backbone: str | None = None, device='cpu', judge='shapes', dtype=torch.float32) -> Reward | JudgeReward:
     "The reward model saved in folder `path` (on its own backbone or on `backbone` if that has the same weights), or 'oracle': `judge` as a reward."
+    # dtype: the backbone's dtype (a name or a torch dtype); the MLP scores in float32
+    dtype = check_dtype(dtype, device)
     if str(path) == 'oracle' and not Path(path).exists(): return JudgeReward(judge)
     path = Path(path)
     for f in (REWARD_CONFIG, REWARD_WEIGHTS):
         if not (path/f).is_file(): raise FileNotFoundError(f'{path} is not a reward model folder: {f} is missing (train one with rlhf-t2i train-reward)')
     meta = json.loads((path/REWARD_CONFIG).read_text())
     name = backbone or meta['backbone']
-    clip, processor = load_clip(name, device=device)
+    clip, processor = load_clip(name, device=device)  # in float32: the fingerprint is of the weights, whatever dtype scores
     fp = backbone_fingerprint(clip)
     if fp != meta['fingerprint']:
         raise ValueError(f'reward model {path} was trained on backbone {meta["backbone"]!r} (fingerprint {meta["fingerprint"]}), '
                          f'not on {name!r} (fingerprint {fp}): score with the backbone it was trained on')
+    clip = clip.to(dtype)
     model = RewardModel(meta['embed_dim'], meta['hidden'], meta['dropout'], meta.get('features', 'concat'), meta.get('clip_residual', False),
                         meta.get('token_dim', 0), meta.get('attention_dim', 0), meta.get('text_token_dim', 0))  # a reward saved before variants existed is the paper's
     model.load_state_dict(load_file(path/REWARD_WEIGHTS))
@@ -533,11 +540,15 @@ def train_on(data: pd.DataFrame, cache: EmbeddingCache, config: RewardConfig, lo
     return model, hist, val
 
 def fit_reward(db, data_dir, out, backbone: str = 'shapes', config: RewardConfig = RewardConfig(), cache_dir=None,
-               device='cpu', progress: bool = True) -> dict:
+               device='cpu', progress: bool = True, dtype=torch.float32) -> dict:
     "Train a reward model on the labels in `db` of the images in `data_dir` and save it to `out`; returns its info."
+    # dtype: the frozen backbone's dtype for the embeddings (a name or a torch dtype); the MLP trains in float32
     t0 = time.time()
+    dtype = check_dtype(dtype, device)
     data = labelled_data(db, data_dir)
     clip, processor = load_clip(backbone, device=device)
+    fingerprint = backbone_fingerprint(clip)  # of the float32 weights, as `load_reward` checks them
+    clip = clip.to(dtype)
     cache = EmbeddingCache(cache_dir or Path(out)/'embeddings', clip, processor, progress=progress)
     cache.images(data.path); cache.texts(list(data.prompt))  # fill the cache here, so the two times below stay apart
     t1 = time.time()
@@ -546,22 +557,25 @@ def fit_reward(db, data_dir, out, backbone: str = 'shapes', config: RewardConfig
     info = dict(images=len(data), train_images=len(data) - len(val), val_images=len(val), val_prompts=sorted(val.prompt.unique()),
                 epochs=len(hist), best_val_mse=float(hist.val_mse.min()) if 'val_mse' in hist else None,
                 val_pairwise_accuracy=acc, val_pairs=pairs, embed_seconds=t1 - t0, train_seconds=time.time() - t1)
-    save_reward(model, out, backbone, cache.fingerprint, config, **info)
+    if dtype != torch.float32: info['backbone_dtype'] = str(dtype).removeprefix('torch.')
+    save_reward(model, out, backbone, fingerprint, config, **info)
     hist.to_csv(Path(out)/'history.csv', index=False)
     return info
 
-def score_folder(reward: Reward | JudgeReward, data_dir, batch_size: int = 256, progress: bool = True, name: str = 'rewards.jsonl') -> Path:
-    "Score every image of image folder `data_dir` with its prompt; write file `name` beside its metadata."
+def score_folder(reward: Reward | JudgeReward, data_dir, batch_size: int = 256, progress: bool = True, name: str = 'rewards.jsonl',
+                 process_index: int | None = None, num_processes: int | None = None) -> Path:
+    "Score every image of image folder `data_dir` with its prompt, resuming; write file `name` beside its metadata."
+    # process_index / num_processes: this process's share (default: accelerate's, under `accelerate launch`; else all)
     rows = read_metadata(data_dir)
     if not rows: raise FileNotFoundError(f'{data_dir} has no images listed in a metadata.jsonl')
-    out, folder = [], Path(data_dir)
-    for i in tqdm(range(0, len(rows), batch_size), desc='scoring', disable=not progress, leave=False):
-        batch = rows[i:i + batch_size]
+    folder = Path(data_dir)
+    def scores(batch):
         s = reward.score([folder/r['file_name'] for r in batch], [r['prompt'] for r in batch], batch_size)
-        out += [dict(image_id=r['image_id'], file_name=r['file_name'], prompt=r['prompt'], reward=float(v)) for r, v in zip(batch, s)]
-    path, tmp_path = folder/name, folder/f'{name}.tmp'
-    tmp_path.write_text(''.join(json.dumps(r) + '\n' for r in out)); os.replace(tmp_path, path)
-    return path
+        return [dict(image_id=r['image_id'], file_name=r['file_name'], prompt=r['prompt'], reward=float(v)) for r, v in zip(batch, s)]
+    key = reward.fingerprint() if hasattr(reward, 'fingerprint') else type(reward).__name__  # parts of another scorer are never read
+    sharded_map(scores, rows, folder, name, key, batch_size, process_index=process_index, num_processes=num_processes,
+                finish=lambda out: write_jsonl(folder/name, out), progress=progress, desc='scoring')
+    return folder/name
 
 # %% ../nbs/07_reward.ipynb #990a78a0
 def clip_score(cache: EmbeddingCache, data: pd.DataFrame) -> np.ndarray:

@@ -4,19 +4,19 @@
 
 # %% ../nbs/02a_worlds.ipynb #ccd728c3
 from __future__ import annotations
-import importlib, json, os
+import hashlib, importlib, json, os
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
-from .generate import image_seed, metadata_row, read_metadata
+from .generate import image_seed, metadata_row, read_metadata, sharded_map
 from .prompts import Prompt, perturb, prompt_from_dict
 
 # %% auto #0
-__all__ = ['ATTRIBUTES', 'VERDICT_COLUMNS', 'JUDGES', 'CAPTION_COLUMNS', 'WORLDS', 'open_image', 'Judge', 'verdict_frame',
-           'ShapesJudge', 'PeopleJudge', 'get_judge', 'render_folder', 'shows_prompt', 'render_grid', 'judge_folder',
-           'captioned_folder', 'World', 'ShapesWorld', 'get_world']
+__all__ = ['ATTRIBUTES', 'VERDICT_COLUMNS', 'JUDGES', 'VERDICTS', 'CAPTION_COLUMNS', 'WORLDS', 'open_image', 'Judge',
+           'weights_fingerprint', 'verdict_frame', 'ShapesJudge', 'PeopleJudge', 'get_judge', 'render_folder',
+           'shows_prompt', 'render_grid', 'judge_folder', 'captioned_folder', 'World', 'ShapesWorld', 'get_world']
 
 # %% ../nbs/02a_worlds.ipynb #607eacb3
 ATTRIBUTES = ('count', 'object', 'color', 'background')
@@ -49,6 +49,24 @@ class Judge:
     def judge(self, images, prompts) -> pd.DataFrame:
         "One row per image, in order, with `VERDICT_COLUMNS`."
         raise NotImplementedError
+
+    def fingerprint(self) -> str:
+        "A hex digest of this judge: its class, its public settings and the weights (and dtype) of the models it holds."
+        parts = [type(self).__qualname__]
+        for k, v in sorted(vars(self).items()):
+            if k.startswith('_'): continue
+            if hasattr(v, 'state_dict'): v = f'{weights_fingerprint(v)}/{getattr(v, "dtype", "")}'
+            elif not isinstance(v, (str, int, float, bool, tuple, Path, type(None))) and type(v).__module__ != 'torch': v = type(v).__name__
+            parts.append(f'{k}={v}')  # a torch device or dtype by its name; any other object by its type
+        return hashlib.sha256('|'.join(parts).encode()).hexdigest()[:16]
+
+def weights_fingerprint(model) -> str:
+    "A hex fingerprint of a torch model's weights: the same for the same weights however they were loaded, in fp32 or fp16."
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        sample = t.detach().flatten()[:64].cpu().half().numpy()  # as fp16: an fp16 copy of fp32 weights hashes the same
+        h.update(f'{name}{tuple(t.shape)}'.encode()); h.update(sample.tobytes())
+    return h.hexdigest()[:16]
 
 def verdict_frame(rows: list) -> pd.DataFrame:
     "A judge's rows as a frame with exactly `VERDICT_COLUMNS`, `aligned` recomputed from the asked attributes."
@@ -142,19 +160,22 @@ def render_grid(prompts, out, n: int = 16, size: int = 32, ncols: int = 8, seed:
     return len(prompts)
 
 # %% ../nbs/02a_worlds.ipynb #4b1d865c
-def judge_folder(judge: Judge | str, data_dir, batch_size: int = 256) -> pd.DataFrame:
+VERDICTS = 'verdicts.jsonl'  # the stem of judge_folder's part files
+
+def judge_folder(judge: Judge | str, data_dir, batch_size: int = 256, process_index: int | None = None, num_processes: int | None = None) -> pd.DataFrame:
     "The metadata rows of image folder `data_dir` with `judge`'s verdicts: `truth`, `<attribute>_right`, `fidelity`, `well_formed`."
+    # process_index / num_processes: this process's share (default: accelerate's, under `accelerate launch`; else all)
     judge = get_judge(judge)
     rows = read_metadata(data_dir)
     if not rows: raise FileNotFoundError(f'{data_dir} has no images listed in a metadata.jsonl')
-    out = []
-    for i in range(0, len(rows), batch_size):
-        batch = rows[i:i + batch_size]
-        paths = [Path(data_dir)/r['file_name'] for r in batch]
+    folder = Path(data_dir)
+    def verdicts(batch):
+        paths = [folder/r['file_name'] for r in batch]
         v = judge.judge(paths, [prompt_from_dict(dict(r, text=r['prompt'])) for r in batch])
-        out += [dict(r, path=str(p), truth=float(a), fidelity=f, **{c: x[c] for c in VERDICT_COLUMNS[:len(ATTRIBUTES)]})
+        return [dict(r, path=str(p), truth=float(a), fidelity=f, **{c: x[c] for c in VERDICT_COLUMNS[:len(ATTRIBUTES)]})
                 for r, p, a, f, (_, x) in zip(batch, paths, v.aligned, v.fidelity, v.iterrows())]
-    df = pd.DataFrame(out)
+    out = sharded_map(verdicts, rows, folder, VERDICTS, judge.fingerprint(), batch_size, process_index=process_index, num_processes=num_processes)
+    df = pd.DataFrame([dict(r, path=str(folder/r['file_name'])) for r in out])  # the path as asked now, also for resumed rows
     df['well_formed'] = df.fidelity >= judge.fidelity_threshold
     return df
 
@@ -217,10 +238,11 @@ class World:
     pretrain: str | None = None  # D_pre: a captioned image folder or a `datasets` id / path
     reference: str | None = None  # the Fréchet distance's real images: the same kinds of source
 
-    def make_judge(self, name: str | None = None, device='cpu', **kwargs) -> Judge:
+    def make_judge(self, name: str | None = None, device='cpu', dtype=None, **kwargs) -> Judge:
         "The judge `name` (default: the world's), set up for this world's vocabulary and models."
+        # dtype: the detector judge's models' dtype (None: its default); the other judges run no model
         name = name or self.judge
-        if name == 'detector': kwargs = dict(detector=self.detector, clip=self.clip, vocab=self.vocab, device=device, **kwargs)
+        if name == 'detector': kwargs = dict(detector=self.detector, clip=self.clip, vocab=self.vocab, device=device, dtype=dtype, **kwargs)
         return get_judge(name, **kwargs)
 
     def _source(self, kind: str) -> str:

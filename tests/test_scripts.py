@@ -159,6 +159,68 @@ def test_two_process_generation_equals_one_process(tmp_path):
     files = sorted(p.relative_to(one) for p in (one / 'images').iterdir())
     assert len(files) == 6 and all((two / f).read_bytes() == (one / f).read_bytes() for f in files)
 
+def _random_reward(folder):
+    "A reward model folder on the shipped shapes CLIP with an untrained MLP: scores to compare, no training to wait for."
+    import torch
+    from rlhf_t2i.models import load_clip
+    from rlhf_t2i.reward import RewardModel, backbone_fingerprint, save_reward
+    torch.manual_seed(0)
+    clip = load_clip('shapes')[0]
+    return save_reward(RewardModel(clip.config.projection_dim, hidden=32), folder, 'shapes', backbone_fingerprint(clip))
+
+def test_two_process_scoring_equals_one_process(tmp_path):
+    "2 CPU processes (torchrun; accelerate over gloo) of `rlhf-t2i score` write the same rewards.jsonl, byte for byte, as 1 process."
+    import os
+    from rlhf_t2i.worlds import render_folder
+    from rlhf_t2i.prompts import build_prompt_set
+    data = render_folder(build_prompt_set('shapes', 5, seed=3), tmp_path / 'data', per_prompt=2, wrong=1)
+    args = ['score', '--reward', _random_reward(tmp_path / 'reward'), '--data', data, '--batch-size', '3']  # 10 images: batches 3, 3, 3, 1
+    one_thread = {**os.environ, 'OMP_NUM_THREADS': '1'}  # as torchrun gives each process: thread count changes float sums
+    r = run(CLI, *args, '--name', 'one.jsonl', env=one_thread)
+    assert r.returncode == 0, r.stderr[-3000:]
+    torchrun = Path(sys.executable).parent / 'torchrun'
+    r = run(torchrun, '--nproc_per_node', '2', '--master_port', '29523', '-m', 'rlhf_t2i.cli', *args, '--name', 'two.jsonl',
+            env={**one_thread, 'ACCELERATE_USE_CPU': 'true'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    one = (data / 'one.jsonl').read_bytes()
+    assert len(one.splitlines()) == 10 and (data / 'two.jsonl').read_bytes() == one  # each process's batches, merged in one-process order
+    assert not list(data.glob('*.part*'))  # the part files are gone
+
+def test_two_process_judging_equals_one_process(tmp_path):
+    "2 CPU processes (torchrun) of `worlds.judge_folder` each return the whole table one process returns."
+    import os
+    from rlhf_t2i.worlds import render_folder
+    from rlhf_t2i.prompts import build_prompt_set
+    data = render_folder(build_prompt_set('shapes', 5, seed=4), tmp_path / 'data', per_prompt=2, wrong=1)
+    script = tmp_path / 'judge.py'
+    script.write_text('import os, sys\nfrom rlhf_t2i.worlds import judge_folder\n'
+                      "judge_folder('shapes', sys.argv[1], batch_size=3).to_json(f'{sys.argv[2]}{os.environ.get(\"RANK\", \"\")}.json')\n")
+    r = run(sys.executable, script, data, tmp_path / 'one')
+    assert r.returncode == 0, r.stderr[-3000:]
+    torchrun = Path(sys.executable).parent / 'torchrun'
+    r = run(torchrun, '--nproc_per_node', '2', '--master_port', '29525', script, data, tmp_path / 'two', env={**os.environ, 'ACCELERATE_USE_CPU': 'true'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    one = (tmp_path / 'one.json').read_text()
+    assert json.loads(one)['truth'] and len(json.loads(one)['truth']) == 10
+    assert (tmp_path / 'two0.json').read_text() == one and (tmp_path / 'two1.json').read_text() == one  # each process: the whole table
+    assert not list(data.glob('*.part*'))
+
+def test_score_dtype(tmp_path):
+    "`rlhf-t2i score --dtype bfloat16` runs on the CPU and scores close to float32, not the same; a bad dtype is refused naming it."
+    from rlhf_t2i.worlds import render_folder
+    from rlhf_t2i.prompts import build_prompt_set
+    data = render_folder(build_prompt_set('shapes', 2, seed=5), tmp_path / 'data', per_prompt=2)
+    reward = _random_reward(tmp_path / 'reward')
+    for dtype in ('float32', 'bfloat16'):
+        r = run(CLI, 'score', '--reward', reward, '--data', data, '--dtype', dtype, '--name', f'{dtype}.jsonl')
+        assert r.returncode == 0, r.stderr[-3000:]
+    f32, b16 = ([json.loads(l)['reward'] for l in (data / f'{d}.jsonl').read_text().splitlines()] for d in ('float32', 'bfloat16'))
+    assert len(f32) == len(b16) == 4
+    gap = max(abs(a - b) for a, b in zip(f32, b16))
+    assert 0 < gap < 0.05, (f32, b16)  # bfloat16 embeddings: other numbers, close ones
+    r = run(CLI, 'score', '--reward', reward, '--data', data, '--dtype', 'fp8')
+    assert r.returncode == 2 and "unknown dtype 'fp8'" in r.stderr and 'Traceback' not in r.stderr
+
 def test_reward_commands(tmp_path):
     "The real `rlhf-t2i train-reward` and `score` on rendered images with simulated labels; bad input gives one clear line."
     from rlhf_t2i.worlds import render_folder
