@@ -278,7 +278,8 @@ def plan(profile: str = 'paper', gpu_tflops: float = GPU_TFLOPS, sampling_steps:
     from rlhf_t2i.prompts import build_prompt_set
     p = PROFILES[profile]
     s = dict(prompts=len(build_prompt_set(p.world == 'paper' and 'paper' or 'shapes', p.seen_prompts)), per_prompt=p.per_prompt, unlabelled=16_000,
-             steps=10_000, batch=512, pretrain_images=625_000, eval_prompts=120, eval_images=4, best_of=16, fid_captions=40_504, variants=4, **sizes)
+             steps=10_000, batch=512, pretrain_images=625_000, eval_prompts=120, eval_images=4, eval_seed_sets=4, best_of=16, fid_captions=40_504,
+             variants=7, **sizes)  # Table 3's four, the oracle ceiling, a reward variant, per-prompt weights
     f = model_flops()
     image = sampling_steps * 2 * f['unet'] + f['vae_decode']  # classifier-free guidance: two UNet passes a step
     labelled = s['prompts'] * s['per_prompt']
@@ -290,8 +291,8 @@ def plan(profile: str = 'paper', gpu_tflops: float = GPU_TFLOPS, sampling_steps:
         ('encode D_model and D_pre once (VAE)', f"{labelled + s['unlabelled'] + s['pretrain_images']:,} images", (labelled + s['unlabelled'] + s['pretrain_images']) * f['vae_encode']),
         ('fine-tune the UNet (forward + backward)', f"{s['steps']:,} steps x batch {s['batch']} (half D_pre), one variant", s['steps'] * s['batch'] * 3 * f['unet']),
         ('Table 3 variants beyond the full method', f"{s['variants'] - 1} more fine-tunings", (s['variants'] - 1) * s['steps'] * s['batch'] * 3 * f['unet']),
-        ('evaluation images (side by side, best-of-n)', f"{s['eval_prompts']} prompts x ({s['variants'] + 1} models x {s['eval_images']} + {s['best_of']})",
-         s['eval_prompts'] * ((s['variants'] + 1) * s['eval_images'] + s['best_of']) * image),
+        ('evaluation images (side by side, best-of-n)', f"{s['eval_prompts']} prompts x ({s['variants'] + 1} models x {s['eval_images']} x {s['eval_seed_sets']} seed sets + {s['best_of']})",
+         s['eval_prompts'] * ((s['variants'] + 1) * s['eval_images'] * s['eval_seed_sets'] + s['best_of']) * image),
         ('FID images (MS-COCO captions)', f"{s['fid_captions']:,} captions x {s['variants'] + 1} models", s['fid_captions'] * (s['variants'] + 1) * image),
     ]
     df = pd.DataFrame(rows, columns=['stage', 'size', 'flops'])
