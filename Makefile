@@ -11,7 +11,7 @@ TEST_FLAGS ?=
 PYTEST_WORKERS ?= 2
 PROBES := reward_ceiling reward_data_curve strict_filter robust_clip
 
-.PHONY: all venv test test-slow sync-check bench reproduce limits models clean-runs browser $(PROBES)
+.PHONY: all venv test test-slow sync-check bench reproduce limits rounds models clean-runs browser $(PROBES)
 all: test
 
 venv: $(VENV)/.installed
@@ -58,6 +58,12 @@ limits: venv
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits-seed2000.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml \
 		-p eval_seed 2000 -p out runs/experiments/limits-seed2000
+
+# Repeated rounds of feedback and fine-tuning, each measured against the base (figures/rounds.json, figures/rounds.png):
+# 4 rounds with the learned reward and 4 with the oracle's verdicts as the reward, work in runs/experiments/full/rounds (resumable);
+# about 40 min on 2 CPU cores, estimated from the quick profile and measured sampling and step times, not yet timed end to end.
+rounds: venv
+	$(BIN)/papermill nbs/experiments/rounds.ipynb runs/experiments/rounds.ipynb -f params/rounds/full.yaml
 
 # Probes of the reward and of fine-tuning's data on make reproduce's work folder (docs/findings.md), one experiment
 # notebook each: `make strict_filter`, or `make strict_filter PROFILE=quick` on the quick profile's work folder.

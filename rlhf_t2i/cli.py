@@ -15,7 +15,8 @@ __all__ = ['parse_dtype', 'add_dtype_argument', 'parse_proportions', 'cmd_prompt
            'cmd_label_serve', 'cmd_label_add_labeller', 'cmd_label_simulate', 'cmd_label_stats', 'cmd_label_export',
            'cmd_label_import', 'add_label_commands', 'cmd_pretrain', 'cmd_train_reward', 'cmd_score',
            'add_reward_commands', 'cmd_finetune', 'add_finetune_command', 'cmd_evaluate', 'cmd_best_of',
-           'cmd_reproduce', 'add_evaluate_commands', 'build_parser', 'main']
+           'cmd_reproduce', 'add_evaluate_commands', 'rounds_arguments', 'cmd_rounds', 'add_rounds_command',
+           'build_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #3c0d7e02
 def parse_dtype(text: str) -> str:
@@ -363,6 +364,79 @@ def add_evaluate_commands(sub):
                         'default, faster on many cores, but trained weights then differ in their last bits)')
     p.set_defaults(func=cmd_reproduce)
 
+# %% ../nbs/99_cli.ipynb #e5b0c1a2
+def rounds_arguments(args) -> dict:
+    "`run_rounds`' keyword arguments from the parsed `rounds` flags."
+    from rlhf_t2i.finetune import FinetuneConfig
+    from rlhf_t2i.worlds import get_world
+    given = dict(max_train_steps=args.steps, train_batch_size=args.batch_size, learning_rate=args.learning_rate, beta=args.beta,
+                 pretrain_fraction=args.pretrain_fraction, checkpointing_steps=args.checkpointing_steps, validation_steps=args.validation_steps,
+                 mixed_precision=args.mixed_precision, seed=args.seed)
+    world = get_world(args.world, pipeline=args.model, clip=args.clip, detector=args.detector, pretrain=args.pretrain)
+    return dict(rounds=args.rounds, reward=args.reward, start=args.start, model=world.pipeline, world=world, judge=args.judge, clip=world.clip,
+                train_prompts=args.train_prompts, per_prompt=args.per_prompt, unlabelled_per_prompt=args.unlabelled_per_prompt,
+                labellers=args.labellers, flip=args.flip, skip=args.skip, reward_epochs=args.reward_epochs,
+                config=FinetuneConfig(**{k: v for k, v in given.items() if v is not None}), pretrain_images=args.pretrain_images,
+                seed=args.seed if args.seed is not None else 0, device=args.device, progress=not args.quiet)
+
+def cmd_rounds(args):
+    "Run rounds of sampling, labelling, reward fitting and fine-tuning in --work, resuming; print each round, and with --evaluate its report."
+    from rlhf_t2i.rounds import round_curves, round_report, run_rounds
+    kw = rounds_arguments(args)
+    res = run_rounds(args.work, **kw)
+    for r in res['rounds']:
+        d = r['d_model']
+        print(f"round {r['round']}: sampled {r['sampled_from']}, fine-tuned {r['started_from']} -> {Path(args.work)}/round-{r['round']}/model; "
+              f"{r['images']['labelled']} labelled + {r['images']['unlabelled']} unlabelled images, labels {r['labels']}; "
+              f"D_model {d['images']} images, {d['aligned']:.1%} aligned by the judge, carrying {d['weight_on_aligned']:.1%} of the weight")
+    if res['waiting']: return  # run_rounds printed what to label
+    for r in res['rounds'] if args.evaluate else ():
+        c = round_curves(round_report(args.work, r['round'], kw['world'], args.judge, args.eval_seen, args.eval_unseen, args.eval_per_prompt,
+                                      args.eval_seeds, raters=args.raters, n_boot=args.bootstrap, device=args.device, progress=not args.quiet))
+        print(f"round {c['round']} vs base: aligned {100 * c['diff_aligned']:+.1f} points [{100 * c['diff_aligned_low']:+.1f}, {100 * c['diff_aligned_high']:+.1f}], "
+              f"well formed {100 * c['diff_well_formed']:+.1f}; side by side win - lose: alignment {c['alignment_diff']:+.2f}, fidelity {c['fidelity_diff']:+.2f}")
+
+def add_rounds_command(sub):
+    "The `rounds` subcommand."
+    p = sub.add_parser('rounds', help='repeated rounds of feedback and fine-tuning: sample the last model, label, refit the reward, fine-tune again (resumable)')
+    p.add_argument('--work', required=True, help='work folder: experiment.json, labels.db and round-1/, round-2/, ... (a rerun resumes)')
+    p.add_argument('--rounds', type=int, default=4, help='rounds to have done (more than before adds rounds)')
+    p.add_argument('--reward', choices=['learned', 'oracle'], default='learned', help="weights: a reward refit each round on every label so far, or the judge's verdicts (the ceiling)")
+    p.add_argument('--start', choices=['previous', 'base'], default='previous', help="round k fine-tunes round k-1's model on round k's data, or the base on every round's data so far")
+    p.add_argument('--world', default='shapes', help='world: shapes (the embedded default) or paper')
+    p.add_argument('--model', default=None, help="the base pipeline: a folder or hub id (default: the world's)")
+    p.add_argument('--clip', default=None, help="the reward's frozen CLIP (default: the world's)")
+    p.add_argument('--judge', default=None, help="who labels and what is true: shapes, detector, or people (labels from the web app; default: the world's)")
+    p.add_argument('--detector', default=None, help="the detector judge's OWLv2 / OWL-ViT (default: the world's)")
+    p.add_argument('--pretrain', default=None, help="D_pre: a captioned image folder or a datasets id / path (default: the world's)")
+    p.add_argument('--train-prompts', type=int, default=600, help='seen-object prompts each round samples')
+    p.add_argument('--per-prompt', type=int, default=4, help='labelled images a prompt each round')
+    p.add_argument('--unlabelled-per-prompt', type=int, default=4, help='reward-scored unlabelled images a prompt each round')
+    p.add_argument('--labellers', type=int, default=2, help='simulated labellers, each labelling every image')
+    p.add_argument('--flip', type=float, default=0.1, help='probability a simulated labeller answers the opposite of the judge')
+    p.add_argument('--skip', type=float, default=0.05, help='probability a simulated labeller skips an image')
+    p.add_argument('--reward-epochs', type=int, default=100, help='reward training epochs at most (it stops early on the validation MSE)')
+    p.add_argument('--pretrain-images', type=int, default=4096, help="items of the world's D_pre to use")
+    p.add_argument('--steps', type=int, default=None, help='fine-tuning steps a round (default 500)')
+    p.add_argument('--batch-size', type=int, default=None, help='fine-tuning examples a step (default 64)')
+    p.add_argument('--learning-rate', type=float, default=None, help='fine-tuning learning rate (default 1e-4)')
+    p.add_argument('--beta', type=float, default=None, help='weight of the pre-training loss (default 1)')
+    p.add_argument('--pretrain-fraction', type=float, default=None, help='share of each batch from D_pre (default 0.5)')
+    p.add_argument('--checkpointing-steps', type=int, default=None, help='fine-tuning checkpoint every N steps (default 100; 0 never)')
+    p.add_argument('--validation-steps', type=int, default=None, help='sample grids logged every N steps (default 100; 0 never)')
+    p.add_argument('--mixed-precision', choices=['no', 'fp16', 'bf16'], default=None, help='GPU only; fp32 on CPU')
+    p.add_argument('--seed', type=int, default=None, help='seed of the prompts, images, labellers, reward and fine-tuning (default 0)')
+    p.add_argument('--device', default='cpu', help='where generation, scoring and judging run: cpu or cuda')
+    p.add_argument('--evaluate', action='store_true', help='then measure every done round against the base (kept in round-k/report.json)')
+    p.add_argument('--eval-seen', type=int, default=60, help='evaluation prompts of seen objects (--evaluate)')
+    p.add_argument('--eval-unseen', type=int, default=60, help='evaluation prompts of unseen objects (--evaluate)')
+    p.add_argument('--eval-per-prompt', type=int, default=4, help='evaluation images a prompt and model (--evaluate)')
+    p.add_argument('--eval-seeds', type=int, nargs='+', default=[1000, 2000], help='image seed sets of the evaluation prompts (--evaluate)')
+    p.add_argument('--raters', type=int, default=9, help='simulated side-by-side raters a prompt (--evaluate)')
+    p.add_argument('--bootstrap', type=int, default=1000, help='bootstrap resamples for the 95%% intervals (--evaluate)')
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.set_defaults(func=cmd_rounds)
+
 # %% ../nbs/99_cli.ipynb #6a5e7f5a
 def build_parser() -> argparse.ArgumentParser:
     "The `rlhf-t2i` argument parser."
@@ -408,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_reward_commands(sub)
     add_finetune_command(sub)
     add_evaluate_commands(sub)
+    add_rounds_command(sub)
 
     p = sub.add_parser('pretrain', help='train the shapes base models (tiny CLIP and Stable Diffusion) on the web corpus')
     p.add_argument('--out', default='data/models', help='folder for shapes-sd/ and shapes-clip/')

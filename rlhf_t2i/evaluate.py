@@ -49,9 +49,10 @@ class SimulatedRater:
 # %% ../nbs/09_evaluate.ipynb #c006ec66
 def image_sets(*folders, judge='shapes') -> pd.DataFrame:
     "One row per (model, prompt) of the images in `folders`: prompt fields, images, the judge's `alignment` share, mean `fidelity`, `well_formed` share."
+    # folders: image folders, or frames `judge_folder` returned already (verdicts kept from an earlier reading)
     if not folders: raise ValueError('image_sets needs at least one image folder')
     judge = get_judge(judge)
-    df = pd.concat([judge_folder(judge, f) for f in folders], ignore_index=True)
+    df = pd.concat([f if isinstance(f, pd.DataFrame) else judge_folder(judge, f) for f in folders], ignore_index=True)
     keys = ['model', 'prompt', 'category', 'seen']
     return (df.groupby(keys, sort=True).agg(images=('path', list), alignment=('truth', 'mean'), fidelity=('fidelity', 'mean'),
                                             well_formed=('well_formed', 'mean')).reset_index())

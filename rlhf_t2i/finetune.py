@@ -18,8 +18,8 @@ from .pretrain import encode_text, min_snr_weights
 from .worlds import WORLDS, World, captioned_folder, get_world
 
 # %% auto #0
-__all__ = ['VARIANTS', 'per_prompt_weights', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned', 'encode_rows',
-           'cached_encoding', 'FinetuneConfig', 'finetune']
+__all__ = ['VARIANTS', 'per_prompt_weights', 'folders_of', 'model_rows', 'pretrain_rows', 'filtered', 'weight_on_aligned',
+           'encode_rows', 'cached_encoding', 'FinetuneConfig', 'finetune']
 
 # %% ../nbs/08_finetune.ipynb #4d7e316b
 def _rewards_of(folder, name: str = 'rewards.jsonl') -> dict:
@@ -39,28 +39,33 @@ def per_prompt_weights(weights, prompts) -> np.ndarray:
     mean, std = g.transform('mean'), g.transform('std', ddof=0)
     return np.where(std > 1e-12, (w - mean) / std.where(std > 1e-12, 1.0), 0.0)
 
+def folders_of(x) -> list:
+    "An image folder, or a list of them, as a list (None: none)."
+    return [] if x is None else [x] if isinstance(x, (str, os.PathLike)) else list(x)
+
 def model_rows(labelled=None, db=None, scored=None, weight_by: str = 'reward', rewards_file: str = 'rewards.jsonl',
                per_prompt: bool = False) -> pd.DataFrame:
     "D_model: rows (path, prompt, weight, source) of labelled images (reward- or label-weighted) and reward-scored ones (their `rewards_file`)."
+    # labelled / scored: an image folder or a list of them (repeated rounds of feedback train on several)
     # per_prompt: weights relative to their prompt's images (`per_prompt_weights`), so only how an image ranks among its
     # prompt's counts, not how well its prompt tends to come out; the negative ones are then clipped to 0 as any weight
     from rlhf_t2i.reward import labelled_data
     if weight_by not in ('reward', 'label'): raise ValueError(f"weight_by must be 'reward' or 'label', not {weight_by!r}")
     parts = []
-    if labelled is not None:
-        if db is None: raise ValueError('labelled images need the label store they were labelled in (db)')
-        lab = labelled_data(db, labelled)
+    if folders_of(labelled) and db is None: raise ValueError('labelled images need the label store they were labelled in (db)')
+    for folder in folders_of(labelled):
+        lab = labelled_data(db, folder)
         if weight_by == 'reward':
-            rewards = _rewards_of(labelled, rewards_file)
+            rewards = _rewards_of(folder, rewards_file)
             paths = [str(Path(p).resolve()) for p in lab.path]
             missing = [p for p in paths if p not in rewards]
-            if missing: raise ValueError(f'{len(missing)} labelled images have no reward in {labelled}/{rewards_file}, e.g. {missing[0]}: score the folder again')
+            if missing: raise ValueError(f'{len(missing)} labelled images have no reward in {folder}/{rewards_file}, e.g. {missing[0]}: score the folder again')
             w = [rewards[p] for p in paths]
         else: w = list(lab.label)
         parts.append(pd.DataFrame(dict(path=lab.path, prompt=lab.prompt, weight=w, source='labelled')))
-    if scored is not None:
-        r = _rewards_of(scored, rewards_file)
-        parts.append(pd.DataFrame(dict(path=list(r), prompt=[m['prompt'] for m in _meta_by_path(scored, r)], weight=list(r.values()), source='scored')))
+    for folder in folders_of(scored):
+        r = _rewards_of(folder, rewards_file)
+        parts.append(pd.DataFrame(dict(path=list(r), prompt=[m['prompt'] for m in _meta_by_path(folder, r)], weight=list(r.values()), source='scored')))
     if not parts: raise ValueError('no fine-tuning data: give labelled images (with their label store) or reward-scored images')
     rows = pd.concat(parts, ignore_index=True)
     if not np.isfinite(rows.weight).all(): raise ValueError(f'{int((~np.isfinite(rows.weight)).sum())} rewards are NaN or infinite')
@@ -333,8 +338,10 @@ def finetune(model, out, labelled=None, db=None, scored=None, pretrain=None, con
         if stop_after is not None and done >= stop_after: break  # as if the process were killed here (for tests)
 
     accelerator.wait_for_everyone()
-    info = dict(variant=c.variant, model_rows=len(rows), pretrain_rows=0 if pre_rows is None else len(pre_rows), first_step=first,
-                last_step=history[-1]['step'] if history else first, history=history, config=asdict(c))
+    info = dict(variant=c.variant, model=str(model), model_rows=len(rows), pretrain_rows=0 if pre_rows is None else len(pre_rows),
+                first_step=first, last_step=history[-1]['step'] if history else first, history=history, config=asdict(c),
+                data=dict(labelled=[str(f) for f in folders_of(labelled)] if v['labelled'] else [],  # what it trained from and on
+                          scored=[str(f) for f in folders_of(scored)] if v['scored'] else [], pretrain=None if pre_rows is None else str(pre_dir)))
     if c.compile and len(history) > 1:  # the first step also compiled: its time beyond a steady step's
         info['compile_seconds'] = history[0]['seconds'] - float(np.median([h['seconds'] for h in history[1:]]))
     if accelerator.is_main_process and (stop_after is None or info['last_step'] >= c.max_train_steps):
