@@ -177,9 +177,9 @@ def finetune_experiment(work, model=None, variants=('full',), train_prompts: int
 
 def _variant_reward(work: Path, name: str, db, labelled, unlabelled, clip, reward_epochs: int, seed: int, device, progress: bool) -> Path:
     "Reward variant `name` fitted on the experiment's labels into `work`/reward-<name>, its scores of both folders in rewards-<name>.jsonl."
-    out, fixed = work/f'reward-{name}', reward_config(name).stop_on == 'none'  # a variant with a fixed schedule keeps it, up to reward_epochs
-    if not (out/REWARD_CONFIG).exists():
-        epochs = min(reward_epochs, reward_config(name).max_epochs) if fixed else reward_epochs
+    out, own = work/f'reward-{name}', reward_config(name)
+    if not (out/REWARD_CONFIG).exists():  # a variant with a fixed schedule keeps it, up to reward_epochs
+        epochs = min(reward_epochs, own.max_epochs) if own.stop_on == 'none' else reward_epochs
         fit_reward(db, labelled, out, backbone=clip, config=reward_config(name, max_epochs=epochs, seed=seed), device=device, progress=progress)
     reward = None
     for folder in (labelled, unlabelled):
