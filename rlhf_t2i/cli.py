@@ -11,12 +11,12 @@ from .generate import SCHEDULERS
 from .reproduce import REPRODUCE_THREADS
 
 # %% auto #0
-__all__ = ['parse_dtype', 'add_dtype_argument', 'parse_proportions', 'cmd_prompts', 'cmd_render', 'cmd_generate',
+__all__ = ['ROUNDS_FIX', 'parse_dtype', 'add_dtype_argument', 'parse_proportions', 'cmd_prompts', 'cmd_render', 'cmd_generate',
            'cmd_label_serve', 'cmd_label_add_labeller', 'cmd_label_simulate', 'cmd_label_stats', 'cmd_label_export',
            'cmd_label_import', 'add_label_commands', 'cmd_pretrain', 'cmd_train_reward', 'cmd_score',
-           'add_reward_commands', 'cmd_finetune', 'add_finetune_command', 'cmd_evaluate', 'cmd_best_of',
-           'cmd_reproduce', 'add_evaluate_commands', 'rounds_arguments', 'cmd_rounds', 'add_rounds_command',
-           'build_parser', 'main']
+           'add_reward_commands', 'cmd_finetune', 'finetune_config', 'add_finetune_config_arguments',
+           'add_finetune_command', 'cmd_evaluate', 'cmd_best_of', 'cmd_reproduce', 'add_evaluate_commands',
+           'rounds_arguments', 'cmd_rounds', 'add_rounds_command', 'build_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #3c0d7e02
 def parse_dtype(text: str) -> str:
@@ -232,17 +232,59 @@ def add_reward_commands(sub):
 # %% ../nbs/99_cli.ipynb #2c3a9b92
 def cmd_finetune(args):
     "Fine-tune a pipeline's UNet on reward-weighted samples plus pre-training data; save the pipeline or LoRA weights to --out."
-    from dataclasses import fields
-    from rlhf_t2i.finetune import FinetuneConfig, finetune
-    given = {f.name: getattr(args, f.name) for f in fields(FinetuneConfig) if getattr(args, f.name, None) is not None}
-    info = finetune(args.model, args.out, args.labelled, args.db, args.scored, args.pretrain, FinetuneConfig(**given),
+    from rlhf_t2i.finetune import finetune
+    info = finetune(args.model, args.out, args.labelled, args.db, args.scored, args.pretrain, finetune_config(args),
                     resume=not args.no_resume, pretrain_images=args.pretrain_images)
     if info['history']: print(f'{info["variant"]}: steps {info["first_step"]}..{info["last_step"]}, last model loss {info["history"][-1]["model"]:.4f}; saved to {args.out}')
     else: print(f'nothing to do: {args.out} already reached step {info["last_step"]}')
 
+def finetune_config(args, **fixed):
+    "The `FinetuneConfig` of the parsed flags `add_finetune_config_arguments` added (its defaults for those not given), with `fixed` fields."
+    from dataclasses import fields
+    from rlhf_t2i.finetune import FinetuneConfig
+    given = {f.name: getattr(args, f.name) for f in fields(FinetuneConfig) if getattr(args, f.name, None) is not None}
+    return FinetuneConfig(**{**given, **fixed})
+
+def add_finetune_config_arguments(p, skip=()):
+    "A flag for every `FinetuneConfig` field not in `skip`, each defaulting to None (the config's own default)."
+    from rlhf_t2i.finetune import VARIANTS
+    def arg(flag, **kw):
+        if flag[2:].replace('-', '_') not in skip: p.add_argument(flag, default=None, **kw)
+    arg('--variant', choices=sorted(VARIANTS), help='training data: labelled, labelled+scored, full (the paper), filtered')
+    arg('--max-train-steps', type=int, help='optimizer steps (default 500)')
+    arg('--train-batch-size', type=int, help='examples per process per step (default 64)')
+    arg('--pretrain-fraction', type=float, help='share of each batch from pre-training data (default 0.5)')
+    arg('--beta', type=float, help='weight of the pre-training loss (default 1)')
+    arg('--normalize-weights', action='store_true',
+        help="divide D_model's weights by their mean, so a sparse reward does not leave the pre-training term to dominate")
+    arg('--sample-by-weight', action='store_true',
+        help='draw D_model rows in proportion to their weights (each then weighted by the mean): the same objective, no rows spent on weight 0')
+    arg('--snr-gamma', type=float, help='min-SNR loss weighting with this gamma (default none)')
+    arg('--caption-dropout', type=float, help='share of captions replaced by the empty one (default 0)')
+    arg('--per-prompt-weights', action='store_true', help="weight each image by its advantage among its prompt's images, (w - mean) / std clipped at 0, as DDPO does")
+    arg('--weight-by', choices=['reward', 'label'], help='weight labelled images by the reward (default) or the label')
+    arg('--rewards-file', help='the scores in each folder to weight by (default rewards.jsonl; see rlhf-t2i score --name)')
+    arg('--filter-threshold', type=float, help='filtered variant: keep images with reward above this (default 0.5)')
+    arg('--filter-top', type=float, help='filtered variant: keep this share of images with the highest rewards instead')
+    arg('--learning-rate', type=float, help='AdamW learning rate (default 1e-4)')
+    arg('--lr-scheduler', help='diffusers scheduler name (default constant_with_warmup)')
+    arg('--lr-warmup-steps', type=int, help='warm-up steps (default 20)')
+    arg('--gradient-accumulation-steps', type=int, help='micro-batches per step (default 1)')
+    arg('--adam-weight-decay', type=float, help='AdamW weight decay (default 1e-2)')
+    arg('--max-grad-norm', type=float, help='gradient clipping norm (default 1)')
+    arg('--use-ema', action='store_true', help='keep an EMA of the weights and save it')
+    arg('--ema-decay', type=float, help='EMA decay with --use-ema (default 0.999)')
+    arg('--mixed-precision', choices=['no', 'fp16', 'bf16'], help='GPU only; fp32 on CPU')
+    arg('--compile', action='store_true', help='torch.compile the UNet step (minutes to compile on a CPU; measured no faster there)')
+    arg('--gradient-checkpointing', action='store_true', help='trade compute for memory')
+    arg('--lora-rank', type=int, help='train LoRA adapters of this rank instead of the whole UNet')
+    arg('--checkpointing-steps', type=int, help='save a checkpoint every N steps (default 100)')
+    arg('--checkpoints-total-limit', type=int, help='keep at most this many checkpoints (default 2)')
+    arg('--validation-steps', type=int, help='log sample grids every N steps (default 100; 0 never)')
+    arg('--seed', type=int, help='seed of batches and noise (default 0)')
+
 def add_finetune_command(sub):
     "The `finetune` subcommand; every `FinetuneConfig` field is a flag."
-    from rlhf_t2i.finetune import VARIANTS
     p = sub.add_parser('finetune', help='fine-tune the UNet with the reward-weighted loss plus the pre-training loss')
     p.add_argument('--model', default='shapes', help='pipeline to fine-tune: shapes, a folder or a hub id')
     p.add_argument('--out', required=True, help='output folder: checkpoints, logs, and the fine-tuned pipeline (or LoRA weights)')
@@ -252,35 +294,7 @@ def add_finetune_command(sub):
     p.add_argument('--pretrain', default='shapes', help="pre-training data: a world's D_pre by its name (shapes: the web corpus), a captioned image folder, or a datasets id / path")
     p.add_argument('--pretrain-images', type=int, default=4096, help="items of a world's D_pre or of a dataset to use (a captioned folder is used whole)")
     p.add_argument('--no-resume', action='store_true', help='start over even if --out holds checkpoints')
-    p.add_argument('--variant', choices=sorted(VARIANTS), default=None, help='training data: labelled, labelled+scored, full (the paper), filtered')
-    p.add_argument('--max-train-steps', dest='max_train_steps', type=int, default=None, help='optimizer steps (default 500)')
-    p.add_argument('--train-batch-size', dest='train_batch_size', type=int, default=None, help='examples per process per step (default 64)')
-    p.add_argument('--pretrain-fraction', dest='pretrain_fraction', type=float, default=None, help='share of each batch from pre-training data (default 0.5)')
-    p.add_argument('--beta', type=float, default=None, help='weight of the pre-training loss (default 1)')
-    p.add_argument('--normalize-weights', dest='normalize_weights', action='store_true', default=None,
-                   help="divide D_model's weights by their mean, so a sparse reward does not leave the pre-training term to dominate")
-    p.add_argument('--sample-by-weight', dest='sample_by_weight', action='store_true', default=None,
-                   help='draw D_model rows in proportion to their weights (each then weighted by the mean): the same objective, no rows spent on weight 0')
-    p.add_argument('--snr-gamma', dest='snr_gamma', type=float, default=None, help='min-SNR loss weighting with this gamma (default none)')
-    p.add_argument('--caption-dropout', dest='caption_dropout', type=float, default=None, help='share of captions replaced by the empty one (default 0)')
-    p.add_argument('--weight-by', dest='weight_by', choices=['reward', 'label'], default=None, help='weight labelled images by the reward (default) or the label')
-    p.add_argument('--rewards-file', dest='rewards_file', default=None, help='the scores in each folder to weight by (default rewards.jsonl; see rlhf-t2i score --name)')
-    p.add_argument('--filter-threshold', dest='filter_threshold', type=float, default=None, help='filtered variant: keep images with reward above this (default 0.5)')
-    p.add_argument('--filter-top', dest='filter_top', type=float, default=None, help='filtered variant: keep this share of images with the highest rewards instead')
-    p.add_argument('--learning-rate', dest='learning_rate', type=float, default=None, help='AdamW learning rate (default 1e-4)')
-    p.add_argument('--lr-scheduler', dest='lr_scheduler', default=None, help='diffusers scheduler name (default constant_with_warmup)')
-    p.add_argument('--lr-warmup-steps', dest='lr_warmup_steps', type=int, default=None, help='warm-up steps (default 20)')
-    p.add_argument('--gradient-accumulation-steps', dest='gradient_accumulation_steps', type=int, default=None, help='micro-batches per step (default 1)')
-    p.add_argument('--max-grad-norm', dest='max_grad_norm', type=float, default=None, help='gradient clipping norm (default 1)')
-    p.add_argument('--use-ema', dest='use_ema', action='store_true', default=None, help='keep an EMA of the weights and save it')
-    p.add_argument('--mixed-precision', dest='mixed_precision', choices=['no', 'fp16', 'bf16'], default=None, help='GPU only; fp32 on CPU')
-    p.add_argument('--compile', action='store_true', default=None, help='torch.compile the UNet step (minutes to compile on a CPU; measured no faster there)')
-    p.add_argument('--gradient-checkpointing', dest='gradient_checkpointing', action='store_true', default=None, help='trade compute for memory')
-    p.add_argument('--lora-rank', dest='lora_rank', type=int, default=None, help='train LoRA adapters of this rank instead of the whole UNet')
-    p.add_argument('--checkpointing-steps', dest='checkpointing_steps', type=int, default=None, help='save a checkpoint every N steps (default 100)')
-    p.add_argument('--checkpoints-total-limit', dest='checkpoints_total_limit', type=int, default=None, help='keep at most this many checkpoints (default 2)')
-    p.add_argument('--validation-steps', dest='validation_steps', type=int, default=None, help='log sample grids every N steps (default 100; 0 never)')
-    p.add_argument('--seed', type=int, default=None, help='seed of batches and noise (default 0)')
+    add_finetune_config_arguments(p)
     p.set_defaults(func=cmd_finetune)
 
 # %% ../nbs/99_cli.ipynb #7ad5ac39
@@ -365,19 +379,16 @@ def add_evaluate_commands(sub):
     p.set_defaults(func=cmd_reproduce)
 
 # %% ../nbs/99_cli.ipynb #e5b0c1a2
+ROUNDS_FIX = ('variant', 'rewards_file', 'filter_threshold', 'filter_top', 'lora_rank', 'seed')  # run_rounds sets these (one --seed for all); LoRA is refused
+
 def rounds_arguments(args) -> dict:
     "`run_rounds`' keyword arguments from the parsed `rounds` flags."
-    from rlhf_t2i.finetune import FinetuneConfig
     from rlhf_t2i.worlds import get_world
-    given = dict(max_train_steps=args.steps, train_batch_size=args.batch_size, learning_rate=args.learning_rate, beta=args.beta,
-                 pretrain_fraction=args.pretrain_fraction, checkpointing_steps=args.checkpointing_steps, validation_steps=args.validation_steps,
-                 mixed_precision=args.mixed_precision, seed=args.seed)
     world = get_world(args.world, pipeline=args.model, clip=args.clip, detector=args.detector, pretrain=args.pretrain)
     return dict(rounds=args.rounds, reward=args.reward, start=args.start, model=world.pipeline, world=world, judge=args.judge, clip=world.clip,
                 train_prompts=args.train_prompts, per_prompt=args.per_prompt, unlabelled_per_prompt=args.unlabelled_per_prompt,
                 labellers=args.labellers, flip=args.flip, skip=args.skip, reward_epochs=args.reward_epochs,
-                config=FinetuneConfig(**{k: v for k, v in given.items() if v is not None}), pretrain_images=args.pretrain_images,
-                seed=args.seed if args.seed is not None else 0, device=args.device, progress=not args.quiet)
+                config=finetune_config(args, seed=args.seed), pretrain_images=args.pretrain_images, seed=args.seed, device=args.device, progress=not args.quiet)
 
 def cmd_rounds(args):
     "Run rounds of sampling, labelling, reward fitting and fine-tuning in --work, resuming; print each round, and with --evaluate its report."
@@ -397,11 +408,13 @@ def cmd_rounds(args):
               f"well formed {100 * c['diff_well_formed']:+.1f}; side by side win - lose: alignment {c['alignment_diff']:+.2f}, fidelity {c['fidelity_diff']:+.2f}")
 
 def add_rounds_command(sub):
-    "The `rounds` subcommand."
+    "The `rounds` subcommand; every `FinetuneConfig` field a round does not fix is a flag."
+    from rlhf_t2i.rounds import REWARDS
     p = sub.add_parser('rounds', help='repeated rounds of feedback and fine-tuning: sample the last model, label, refit the reward, fine-tune again (resumable)')
     p.add_argument('--work', required=True, help='work folder: experiment.json, labels.db and round-1/, round-2/, ... (a rerun resumes)')
     p.add_argument('--rounds', type=int, default=4, help='rounds to have done (more than before adds rounds)')
-    p.add_argument('--reward', choices=['learned', 'oracle'], default='learned', help="weights: a reward refit each round on every label so far, or the judge's verdicts (the ceiling)")
+    p.add_argument('--reward', choices=REWARDS, default='paper',
+                   help="weights: a reward variant (rlhf_t2i.reward.REWARD_VARIANTS; paper: Lee et al.'s) refit each round on every label so far, or oracle: the judge's verdicts (the ceiling)")
     p.add_argument('--start', choices=['previous', 'base'], default='previous', help="round k fine-tunes round k-1's model on round k's data, or the base on every round's data so far")
     p.add_argument('--world', default='shapes', help='world: shapes (the embedded default) or paper')
     p.add_argument('--model', default=None, help="the base pipeline: a folder or hub id (default: the world's)")
@@ -417,15 +430,8 @@ def add_rounds_command(sub):
     p.add_argument('--skip', type=float, default=0.05, help='probability a simulated labeller skips an image')
     p.add_argument('--reward-epochs', type=int, default=100, help='reward training epochs at most (it stops early on the validation MSE)')
     p.add_argument('--pretrain-images', type=int, default=4096, help="items of the world's D_pre to use")
-    p.add_argument('--steps', type=int, default=None, help='fine-tuning steps a round (default 500)')
-    p.add_argument('--batch-size', type=int, default=None, help='fine-tuning examples a step (default 64)')
-    p.add_argument('--learning-rate', type=float, default=None, help='fine-tuning learning rate (default 1e-4)')
-    p.add_argument('--beta', type=float, default=None, help='weight of the pre-training loss (default 1)')
-    p.add_argument('--pretrain-fraction', type=float, default=None, help='share of each batch from D_pre (default 0.5)')
-    p.add_argument('--checkpointing-steps', type=int, default=None, help='fine-tuning checkpoint every N steps (default 100; 0 never)')
-    p.add_argument('--validation-steps', type=int, default=None, help='sample grids logged every N steps (default 100; 0 never)')
-    p.add_argument('--mixed-precision', choices=['no', 'fp16', 'bf16'], default=None, help='GPU only; fp32 on CPU')
-    p.add_argument('--seed', type=int, default=None, help='seed of the prompts, images, labellers, reward and fine-tuning (default 0)')
+    add_finetune_config_arguments(p, skip=ROUNDS_FIX)  # each round's fine-tuning
+    p.add_argument('--seed', type=int, default=0, help='seed of the prompts, images, labellers, reward and fine-tuning')
     p.add_argument('--device', default='cpu', help='where generation, scoring and judging run: cpu or cuda')
     p.add_argument('--evaluate', action='store_true', help='then measure every done round against the base (kept in round-k/report.json)')
     p.add_argument('--eval-seen', type=int, default=60, help='evaluation prompts of seen objects (--evaluate)')

@@ -17,7 +17,7 @@ from .worlds import World, get_world, judge_folder
 
 # %% auto #0
 __all__ = ['ORACLE_REWARDS', 'training_prompts', 'heldout_prompts', 'reward_experiment_data', 'finetune_command',
-           'launch_finetune', 'draw_unlabelled', 'variant_label', 'finetune_experiment']
+           'launch_finetune', 'draw_unlabelled', 'variant_label', 'finetune_experiment', 'variant_fit_config']
 
 # %% ../nbs/09a_experiments.ipynb #c52bb16a
 def training_prompts(n: int = 600, seed: int = 0, vocab: str = 'shapes') -> list:
@@ -175,12 +175,16 @@ def finetune_experiment(work, model=None, variants=('full',), train_prompts: int
     return dict(labelled=labelled, db=db, unlabelled=unlabelled, reward=reward_dir, models=models, labels=labels, rewards=rewards,
                 reward_info=json.loads((reward_dir/REWARD_CONFIG).read_text()), world=world, judge=judge)
 
+def variant_fit_config(name: str, reward_epochs: int, seed: int = 0) -> RewardConfig:
+    "Reward variant `name`'s config for an experiment's fit: at most `reward_epochs`, a variant with a fixed schedule keeping its own below that."
+    own = reward_config(name)
+    return reward_config(name, max_epochs=min(reward_epochs, own.max_epochs) if own.stop_on == 'none' else reward_epochs, seed=seed)
+
 def _variant_reward(work: Path, name: str, db, labelled, unlabelled, clip, reward_epochs: int, seed: int, device, progress: bool) -> Path:
     "Reward variant `name` fitted on the experiment's labels into `work`/reward-<name>, its scores of both folders in rewards-<name>.jsonl."
-    out, own = work/f'reward-{name}', reward_config(name)
-    if not (out/REWARD_CONFIG).exists():  # a variant with a fixed schedule keeps it, up to reward_epochs
-        epochs = min(reward_epochs, own.max_epochs) if own.stop_on == 'none' else reward_epochs
-        fit_reward(db, labelled, out, backbone=clip, config=reward_config(name, max_epochs=epochs, seed=seed), device=device, progress=progress)
+    out = work/f'reward-{name}'
+    if not (out/REWARD_CONFIG).exists():
+        fit_reward(db, labelled, out, backbone=clip, config=variant_fit_config(name, reward_epochs, seed), device=device, progress=progress)
     reward = None
     for folder in (labelled, unlabelled):
         if not (folder/f'rewards-{name}.jsonl').exists():

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .evaluate import BALANCED, aligned_difference, alignment_summary, default_raters, draw_sets, eval_prompts, image_sets, side_by_side, simulate_votes, win_rates
-from .experiments import ORACLE_REWARDS, _experiment_record, training_prompts
+from .experiments import ORACLE_REWARDS, _experiment_record, training_prompts, variant_fit_config
 from .feedback import LabelStore, SimulatedLabeller, simulate_labelling
 from .finetune import FinetuneConfig, finetune, model_rows, weight_on_aligned
 from .generate import generate_folder, read_metadata
 from .prompts import CATEGORIES, allocate, category_prompts
-from .reward import REWARD_CONFIG, JudgeReward, RewardConfig, fit_reward, load_reward, score_folder
+from .reward import REWARD_CONFIG, REWARD_VARIANTS, JudgeReward, fit_reward, load_reward, score_folder
 from .worlds import World, get_world, judge_folder
 
 # %% auto #0
@@ -26,7 +26,7 @@ __all__ = ['ROUND_SEED_STRIDE', 'ROUND_RECORD', 'REWARDS', 'STARTS', 'round_dir'
 # %% ../nbs/09b_rounds.ipynb #b9c1d007
 ROUND_SEED_STRIDE = 100_000  # round k's image seeds start at seed + (k - 1) x this: apart from other rounds' and from the evaluation seed sets
 ROUND_RECORD = 'round.json'  # written last: a round's done marker and summary
-REWARDS = ('learned', 'oracle')  # what weights the images: a reward refit each round, or the judge's verdicts (the ceiling)
+REWARDS = (*REWARD_VARIANTS, 'oracle')  # what weights the images: a reward variant refit each round, or the judge's verdicts (the ceiling)
 STARTS = ('previous', 'base')  # what round k fine-tunes: round k-1's model on round k's data, or the base on every round's data so far
 
 def round_dir(work, k: int) -> Path:
@@ -88,16 +88,16 @@ def _rated_above_zero(folders, name: str) -> int:
 def _reward_info(d: Path, reward: str) -> dict:
     if reward == 'oracle': return dict(kind='oracle')
     meta = json.loads((d/'reward'/REWARD_CONFIG).read_text())
-    return dict(kind='learned', folder=str(d/'reward'), **{k: meta.get(k) for k in ('images', 'epochs', 'val_pairwise_accuracy', 'val_pairs')})
+    return dict(kind='learned', variant=meta['config']['variant'], folder=str(d/'reward'), **{k: meta.get(k) for k in ('images', 'epochs', 'val_pairwise_accuracy', 'val_pairs')})
 
 # %% ../nbs/09b_rounds.ipynb #b9c1d013
-def run_rounds(work, rounds: int = 4, reward: str = 'learned', start: str = 'previous', model=None, world: World | str = 'shapes',
+def run_rounds(work, rounds: int = 4, reward: str = 'paper', start: str = 'previous', model=None, world: World | str = 'shapes',
                judge=None, clip=None, train_prompts: int = 600, per_prompt: int = 4, unlabelled_per_prompt: int = 4,
                labellers: int = 2, flip: float = 0.1, skip: float = 0.05, reward_epochs: int = 100,
                config: FinetuneConfig = FinetuneConfig(), pretrain_images: int = 4096, seed: int = 0, device='cpu',
                progress: bool = True) -> dict:
     "Rounds 1..`rounds` of sampling, labelling, reward fitting and fine-tuning in `work`, resuming; each done round's record, or what to label."
-    # reward: 'learned' (refit each round on every label so far) or 'oracle' (the judge's verdicts as weights: the ceiling)
+    # reward: a variant of REWARD_VARIANTS ('paper': Lee et al.'s), refit each round on every label so far, or 'oracle' (the judge's verdicts as weights: the ceiling)
     # start: 'previous' (round k fine-tunes round k-1's model on round k's data) or 'base' (the base on every round's data so far)
     # model / clip: the base pipeline and the reward's CLIP (default: the world's)
     # judge: who labels, and the truth (default: the world's); 'people' labels in the web app and the world's judge is the truth
@@ -141,9 +141,9 @@ def run_rounds(work, rounds: int = 4, reward: str = 'learned', start: str = 'pre
                 simulate_labelling(store, d/'labelled', sims, labellers_per_image=labellers, judge=truth)
         labelled, scored = round_data(work, k, start)
         rewards_file = round_rewards(reward, k)
-        if reward == 'learned':
+        if reward != 'oracle':
             if not (d/'reward'/REWARD_CONFIG).is_file():  # every label so far, of every round
-                fit_reward(db, None, d/'reward', backbone=clip, config=RewardConfig(max_epochs=reward_epochs, seed=seed), device=device, progress=progress)
+                fit_reward(db, None, d/'reward', backbone=clip, config=variant_fit_config(reward, reward_epochs, seed), device=device, progress=progress)
             scorer = load_reward(d/'reward', device=device)
         else: scorer = JudgeReward(truth)
         for f in labelled + scored:

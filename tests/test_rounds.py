@@ -23,8 +23,7 @@ def rounds(work, base, n, **changes):
     return run_rounds(work, rounds=n, model=str(base), config=FinetuneConfig(**STEPS), progress=False, **{**SIZES, **changes})
 
 def flags(d: dict) -> list:
-    names = {'max_train_steps': 'steps', 'train_batch_size': 'batch-size'}
-    return [a for k, v in d.items() for a in (f'--{names.get(k, k).replace("_", "-")}', str(v))]
+    return [a for k, v in d.items() for a in (f'--{k.replace("_", "-")}', str(v))]
 
 def unet(folder):
     from safetensors.torch import load_file
@@ -79,11 +78,11 @@ def test_rounds_notebook_quick(tmp_path):
     from test_experiments import run_experiment
     res = run_experiment('rounds', tmp_path)
     curves = {(c['run'], c['round']): c for c in res['curves']}
-    assert sorted(curves) == [('learned', 1), ('learned', 2), ('oracle', 1), ('oracle', 2)]
+    assert sorted(curves) == [('oracle', 1), ('oracle', 2), ('paper', 1), ('paper', 2)]
     # the base's pooled share: 16 prompts x 4 images at 2 seed sets, each read aligned or not; k/128 or it averaged other images
     assert abs(res['base']['aligned'] * 128 - round(res['base']['aligned'] * 128)) < 1e-9, res['base']
     assert all(abs(c['diff_aligned'] - (c['aligned'] - c['base_aligned'])) < 1e-9 for c in curves.values())
     # the oracle as reward puts all of D_model's weight on the images the judge reads as aligned; the learned reward less
     assert all(r['d_model']['weight_on_aligned'] == 1 for r in res['round_records']['oracle'])
-    assert all(r['d_model']['weight_on_aligned'] < 1 for r in res['round_records']['learned'])
-    assert all('reward_mean' in c for (arm, _), c in curves.items() if arm == 'learned')  # the reward's check, learned arm only
+    assert all(r['d_model']['weight_on_aligned'] < 1 for r in res['round_records']['paper'])
+    assert all('reward_mean' in c for (arm, _), c in curves.items() if arm == 'paper')  # the reward's check, learned arms only
