@@ -64,20 +64,11 @@ def test_rlhf_experiments_quick(tmp_path):
     assert t3['reward_models']['patch-attention']['config']['variant'] == 'patch-attention'
     d = t3['d_model']  # D_model: 60 prompts x (4 labelled, some skipped, + 4 unlabelled) images, judged by the oracle
     assert 440 <= d['images'] <= 480 and abs(d['aligned'] * d['images'] - round(d['aligned'] * d['images'])) < 1e-6, d
-    lim = run_experiment('limits', tmp_path, shared=('rlhf',))  # the controls, on the same work folder
-    rows = {r['model']: r for r in lim['table']}
-    assert list(rows)[:2] == ['pre-trained', 'oracle weights, no pre-training data'] and len(rows) == 20, list(rows)
-    assert [m for m in rows if m.startswith('D_model of 10 images a prompt')] == list(rows)[-2:]  # 4 labelled + 4 + 2 unlabelled
-    assert {'full method, oracle weights, 24 steps', 'full method, learned reward, 24 steps'} <= set(rows) and lim['paper_steps'] == 24  # params/limits/quick.yaml
-    assert rows['pre-trained']['vs base aligned'] == 0 and all(r['vs base aligned_low'] <= r['vs base aligned'] <= r['vs base aligned_high'] for r in rows.values())
-    table3 = {r['model']: r for r in t3['table']}  # Table 3's models, evaluated on the same images
-    assert rows['full method, learned reward (Table 3)']['aligned'] == table3['+ pre-training data (full)']['aligned']
-    assert lim['render_images'] == 480 and lim['render_aligned'] == 1.0, lim  # 60 prompts x 8 renders, every one aligned
     f4 = run_experiment('fig4', tmp_path, shared=('rlhf',))
     assert f4['prompts'] == 16 and (tmp_path / 'figures' / 'fig2.png').stat().st_size > 10_000
     shares_of(f4['alignment'], 16); shares_of(f4['fidelity'], 16)
     # Fig 4 reads the same evaluation images as Table 3: the base's oracle alignment must be the same number
-    assert f4['oracle']['pre-trained']['alignment'] == table3['pre-trained']['aligned'], (f4['oracle'], table3['pre-trained'])
+    assert f4['oracle']['pre-trained']['alignment'] == at_first['pre-trained']['aligned'], (f4['oracle'], at_first['pre-trained'])
     f6 = run_experiment('fig6', tmp_path, shared=('rlhf',))
     for t in ('table6', 'table7'):  # best-of-n vs random samples, the fine-tuned model vs best-of-n: both questions over all 16 prompts
         overall = [r for r in f6[t] if r['group'] == 'all']
@@ -89,6 +80,20 @@ def test_rlhf_experiments_quick(tmp_path):
     assert {m for m, _, _ in comp} == {full, *models[5:]} and len(comp) == 4 * 3 * 2, sorted(comp)
     for (m, s, q), r in comp.items(): shares_of(r, 32 if s == 'pooled' else 16)
     assert comp[full, '1000', 'alignment']['diff'] == f4['alignment']['diff']  # the headline is the full method at the first seed set
+
+@pytest.mark.slow  # about 7 CPU-minutes beyond Table 3's: twenty fine-tuned controls, each evaluated
+def test_limits_quick(tmp_path):
+    "The limits notebook's controls on Table 3's work folder, its Table 3 row the same evaluation as Table 3's."
+    t3 = run_experiment('table3', tmp_path, shared=('rlhf',))
+    table3 = {r['model']: r for r in t3['table']}  # Table 3's models, evaluated on the same images
+    lim = run_experiment('limits', tmp_path, shared=('rlhf',))  # the controls, on the same work folder
+    rows = {r['model']: r for r in lim['table']}
+    assert list(rows)[:2] == ['pre-trained', 'oracle weights, no pre-training data'] and len(rows) == 20, list(rows)
+    assert [m for m in rows if m.startswith('D_model of 10 images a prompt')] == list(rows)[-2:]  # 4 labelled + 4 + 2 unlabelled
+    assert {'full method, oracle weights, 24 steps', 'full method, learned reward, 24 steps'} <= set(rows) and lim['paper_steps'] == 24  # params/limits/quick.yaml
+    assert rows['pre-trained']['vs base aligned'] == 0 and all(r['vs base aligned_low'] <= r['vs base aligned'] <= r['vs base aligned_high'] for r in rows.values())
+    assert rows['full method, learned reward (Table 3)']['aligned'] == table3['+ pre-training data (full)']['aligned']
+    assert lim['render_images'] == 480 and lim['render_aligned'] == 1.0, lim  # 60 prompts x 8 renders, every one aligned
 
 def test_tiny_profile_runs_the_paper_path(tmp_path):
     "`rlhf-t2i reproduce --profile tiny`: every step in the paper's world (its vocabulary, the detector judge, D_pre from a datasets dataset) on tiny random models."
