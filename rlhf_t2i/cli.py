@@ -247,10 +247,10 @@ def finetune_config(args, **fixed):
 
 def add_finetune_config_arguments(p, skip=()):
     "A flag for every `FinetuneConfig` field not in `skip`, each defaulting to None (the config's own default)."
-    from rlhf_t2i.finetune import VARIANTS
+    # no choices from rlhf_t2i.finetune: importing it (diffusers) to build the parser would slow every command; FinetuneConfig checks them
     def arg(flag, **kw):
         if flag[2:].replace('-', '_') not in skip: p.add_argument(flag, default=None, **kw)
-    arg('--variant', choices=sorted(VARIANTS), help='training data: labelled, labelled+scored, full (the paper), filtered')
+    arg('--variant', help='training data: labelled, labelled+scored, full (the paper), filtered')
     arg('--max-train-steps', type=int, help='optimizer steps (default 500)')
     arg('--train-batch-size', type=int, help='examples per process per step (default 64)')
     arg('--pretrain-fraction', type=float, help='share of each batch from pre-training data (default 0.5)')
@@ -409,12 +409,11 @@ def cmd_rounds(args):
 
 def add_rounds_command(sub):
     "The `rounds` subcommand; every `FinetuneConfig` field a round does not fix is a flag."
-    from rlhf_t2i.rounds import REWARDS
     p = sub.add_parser('rounds', help='repeated rounds of feedback and fine-tuning: sample the last model, label, refit the reward, fine-tune again (resumable)')
     p.add_argument('--work', required=True, help='work folder: experiment.json, labels.db and round-1/, round-2/, ... (a rerun resumes)')
     p.add_argument('--rounds', type=int, default=4, help='rounds to have done (more than before adds rounds)')
-    p.add_argument('--reward', choices=REWARDS, default='paper',
-                   help="weights: a reward variant (rlhf_t2i.reward.REWARD_VARIANTS; paper: Lee et al.'s) refit each round on every label so far, or oracle: the judge's verdicts (the ceiling)")
+    p.add_argument('--reward', default='paper',
+                   help="weights: a reward variant refit each round on every label so far (rlhf_t2i.reward.REWARD_VARIANTS: paper, Lee et al.'s; ranking, clip-residual, patch-attention), or oracle: the judge's verdicts (the ceiling)")
     p.add_argument('--start', choices=['previous', 'base'], default='previous', help="round k fine-tunes round k-1's model on round k's data, or the base on every round's data so far")
     p.add_argument('--world', default='shapes', help='world: shapes (the embedded default) or paper')
     p.add_argument('--model', default=None, help="the base pipeline: a folder or hub id (default: the world's)")
