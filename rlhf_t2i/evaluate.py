@@ -18,9 +18,9 @@ from .worlds import get_judge, judge_folder, open_image
 # %% auto #0
 __all__ = ['BALANCED', 'WIN_FRACTION', 'FID_WEIGHTS', 'FID_WEIGHTS_URL', 'FID_WEIGHTS_PYTORCH_FID', 'FRECHET_FEATURES',
            'SimulatedRater', 'image_sets', 'alignment_summary', 'aligned_difference', 'pooled_sets', 'eval_prompts',
-           'draw_sets', 'default_raters', 'simulate_votes', 'side_by_side', 'win_rates', 'frechet_distance',
-           'image_features', 'fid_weights', 'fid_images', 'inception_fid', 'frechet_description', 'frechet',
-           'best_of_n']
+           'draw_sets', 'seed_set_folder', 'judged_seed_sets', 'default_raters', 'simulate_votes', 'side_by_side',
+           'win_rates', 'frechet_distance', 'image_features', 'fid_weights', 'fid_images', 'inception_fid',
+           'frechet_description', 'frechet', 'best_of_n']
 
 # %% ../nbs/09_evaluate.ipynb #1427adaa
 @dataclass(frozen=True)
@@ -108,6 +108,15 @@ def draw_sets(models: dict, prompts, work, per_prompt: int = 4, seed: int = 1000
             generate_folder(pipe, prompts, folder, per_prompt, seed=seed, model_id=name, progress=progress)
         folders[name] = folder
     return folders
+
+def seed_set_folder(work, seed: int, seeds) -> Path:
+    "Where seed set `seed` of the evaluation `seeds` is drawn: `work`/eval for the first, `work`/eval-<seed> for the others."
+    return Path(work)/('eval' if seed == seeds[0] else f'eval-{seed}')
+
+def judged_seed_sets(models: dict, prompts, work, seeds, per_prompt: int = 4, judge='shapes', progress: bool = False, device='cpu') -> dict:
+    "seed -> the `image_sets` of every model of `models` at `prompts`, drawn (resuming) at each seed set of `seeds` and judged."
+    return {s: image_sets(*draw_sets(models, prompts, seed_set_folder(work, s, seeds), per_prompt, s, progress, device).values(), judge=judge)
+            for s in seeds}
 
 # %% ../nbs/09_evaluate.ipynb #cb3da906
 import hashlib
