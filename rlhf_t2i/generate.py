@@ -198,8 +198,10 @@ def sharded_map(
     if not key or not re.fullmatch(r'[0-9A-Za-z_-]+', key): raise ValueError(f'sharded_map needs a key of letters, digits, - and _, not {key!r}')
     item_key = item_key or (lambda r: r['file_name'])
     rank, world, state = _processes(process_index, num_processes)
-    if world == 1 and Path(folder).is_dir() and not os.access(folder, os.W_OK):  # one process, a read-only folder: no parts, so no resuming
-        out = [r for batch in tqdm(whole_batches(items, batch_size, 0, 1), desc=desc, disable=not progress, leave=False) for r in fn(batch)]
+    if world == 1 and Path(folder).is_dir() and not os.access(folder, os.W_OK):  # one process, a read-only folder (judging a shared dataset): no parts, so no resuming; a finish that writes there still fails
+        out = []
+        with tqdm(total=len(items), desc=desc, disable=not progress, leave=False) as bar:
+            for batch in whole_batches(items, batch_size, 0, 1): out += fn(batch); bar.update(len(batch))
         if finish: finish(out)
         return out
     wait = state.wait_for_everyone if state else (lambda: None)

@@ -88,7 +88,7 @@ def _rated_above_zero(folders, name: str) -> int:
 def _reward_info(d: Path, reward: str) -> dict:
     if reward == 'oracle': return dict(kind='oracle')
     meta = json.loads((d/'reward'/REWARD_CONFIG).read_text())
-    return dict(kind='learned', variant=meta['config']['variant'], folder=str(d/'reward'), **{k: meta.get(k) for k in ('images', 'epochs', 'val_pairwise_accuracy', 'val_pairs')})
+    return dict(kind='learned', variant=meta.get('variant'), folder=str(d/'reward'), **{k: meta.get(k) for k in ('images', 'epochs', 'val_pairwise_accuracy', 'val_pairs')})
 
 # %% ../nbs/09b_rounds.ipynb #b9c1d013
 def run_rounds(work, rounds: int = 4, reward: str = 'paper', start: str = 'previous', model=None, world: World | str = 'shapes',

@@ -120,6 +120,14 @@ def declared_parameters(notebook) -> dict:
     return {k: ast.literal_eval(v['default']) for k, v in pm.inspect_notebook(str(ROOT / f'nbs/experiments/{notebook}.ipynb')).items()}
 
 @pytest.mark.parametrize('notebook', EXPERIMENTS)
+def test_code_cells_compile(notebook):
+    "Every code cell of an experiment notebook parses on this Python (most of them run only in slow tests or make targets)."
+    cells = json.loads((ROOT / f'nbs/experiments/{notebook}.ipynb').read_text())['cells']
+    for i, c in enumerate(c for c in cells if c['cell_type'] == 'code'):
+        source = ''.join(c['source'])
+        compile('\n'.join('' if l.lstrip().startswith(('%', '!')) else l for l in source.split('\n')), f'{notebook} code cell {i}', 'exec')
+
+@pytest.mark.parametrize('notebook', EXPERIMENTS)
 def test_parameter_cells_are_the_quick_profile(notebook):
     "A notebook run bare is its quick profile; its own params files name only parameters it declares (papermill would inject a typo unused)."
     import yaml
