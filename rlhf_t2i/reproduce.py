@@ -383,6 +383,18 @@ def _summaries(f: Path) -> list:
                 f"{lim['steps']} fine-tuning steps a run ({lim['long_steps']} for the long ones), {lim['eval_prompts']} evaluation prompts at eval seed {lim.get('eval_seed', 1000)}; "
                 f"{lim['render_images']} clean renders of the fine-tuning prompts.", '',
                 '| model | aligned | minus base, points (95% CI) | count / colour / background / combination | seen / unseen | well formed |', '|---|---|---|---|---|---|', *rows, '']
+    if rr := load('rounds'):  # written by `make rounds`, not by reproduce
+        def points(r, k, lo, hi): return f"{100 * r[k]:+.1f} [{100 * r[lo]:+.1f}, {100 * r[hi]:+.1f}]"
+        def check(r): return f"{r['reward_mean'] - r['base_reward_mean']:+.3f} / {100 * (r['judge_aligned'] - r['base_judge_aligned']):+.1f}" if _known(r.get('reward_mean')) else '-'
+        rows = [f"| {r['run']} | {r['round']} | {points(r, 'diff_aligned', 'diff_aligned_low', 'diff_aligned_high')} | {100 * r['diff_well_formed']:+.1f} | "
+                f"{100 * r['second_diff_aligned']:+.1f} | {points(r, 'alignment_diff', 'alignment_diff_lo', 'alignment_diff_hi')} | {100 * r['fidelity_diff']:+.0f} | {check(r)} |"
+                for r in rr['curves']]
+        out += ['## Repeated rounds of feedback and fine-tuning (`make rounds`)', '', '![](rounds.png)', '',
+                f"{rr['rounds']} rounds a reward (start: {rr['start']}), each of {rr['train_prompts']} training prompts x ({rr['per_prompt']} labelled + "
+                f"{rr['unlabelled_per_prompt']} unlabelled) fresh images and {rr['steps']} steps of batch {rr['batch_size']}; against the base "
+                f"({_pct(rr['base']['aligned'])} aligned) on the evaluation prompts at seed sets {', '.join(map(str, rr['eval_seeds']))} pooled, and on a second prompt set; points.", '',
+                '| reward | round | aligned minus base (95% CI) | well formed minus base | second set: aligned minus base | side by side alignment win - lose (95% CI) '
+                '| fidelity win - lose | the reward / the judge minus the base |', '|---|---|---|---|---|---|---|---|', *rows, '']
     return out
 
 def figures_readme(figures='figures', profile: str = 'full', seconds: dict | None = None) -> Path:

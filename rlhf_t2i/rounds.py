@@ -4,7 +4,7 @@
 
 # %% ../nbs/09b_rounds.ipynb #b9c1d004
 from __future__ import annotations
-import json, os, random
+import json, os, random, time
 from dataclasses import asdict, replace
 from pathlib import Path
 import numpy as np
@@ -121,7 +121,7 @@ def run_rounds(work, rounds: int = 4, reward: str = 'paper', start: str = 'previ
     pre = world.pretrain_folder(work/'pretrain-data', pretrain_images)
     done = []
     for k in range(1, rounds + 1):
-        d = round_dir(work, k)
+        d, clock = round_dir(work, k), time.time()
         if (d/ROUND_RECORD).is_file():
             rec = json.loads((d/ROUND_RECORD).read_text())
             if changed := _differences(rec['parameters'], made):
@@ -164,7 +164,8 @@ def run_rounds(work, rounds: int = 4, reward: str = 'paper', start: str = 'previ
                    labels=_label_counts(db, d/'labelled'), labels_so_far=_label_counts(db), reward=_reward_info(d, reward),
                    rewards_file=rewards_file, d_model=weight_on_aligned(rows, truth),  # the judge's reading of what it trained on
                    samples=weight_on_aligned(own, truth) if len(own) < len(rows) else None,  # this round's own samples (start 'base')
-                   finetune={k: info[k] for k in ('model', 'data', 'model_rows', 'pretrain_rows', 'last_step')})
+                   finetune={k: info[k] for k in ('model', 'data', 'model_rows', 'pretrain_rows', 'last_step')},
+                   seconds=time.time() - clock)  # of the call that finished the round (a resumed round: its rest)
         rec['samples'] = rec['samples'] or rec['d_model']
         tmp = d/f'{ROUND_RECORD}.tmp'; tmp.write_text(json.dumps(rec, indent=1, default=float)); os.replace(tmp, d/ROUND_RECORD)
         done.append(rec)
@@ -230,7 +231,7 @@ def round_report(work, k: int, world: World | str = 'shapes', judge=None, eval_s
     "Round `k`'s model against the base on the evaluation sets: the judge's shares, side by side and the reward's check, kept in its report.json."
     # world / judge: as the run was made with (the truth: the world's judge, also when people labelled)
     # base_eval: folder of the base's evaluation images (default work/eval-base), shared by runs of the same base
-    work, d = Path(work), round_dir(work, k)
+    work, d, clock = Path(work), round_dir(work, k), time.time()
     if not (d/ROUND_RECORD).is_file(): raise FileNotFoundError(f'{d} has no {ROUND_RECORD}: run round {k} first (run_rounds or rlhf-t2i rounds)')
     made = json.loads((d/ROUND_RECORD).read_text())['parameters']
     params = json.loads(json.dumps(dict(eval_seen=eval_seen, eval_unseen=eval_unseen, eval_per_prompt=eval_per_prompt, eval_seeds=list(eval_seeds),
@@ -267,7 +268,7 @@ def round_report(work, k: int, world: World | str = 'shapes', judge=None, eval_s
             for s, f, sc in [*zip(frames, fs, scores), ('all', pd.concat(fs), np.concatenate(scores))]:
                 check.append(dict(round=k, set=s, model=m, images=len(f), reward_mean=float(sc.mean()), judge_aligned=float(f.truth.mean()),
                                   auc=_auc(f.truth > 0.5, sc)))
-    report = dict(round=k, params=params, table=table, side_by_side=sbs, reward_check=check)
+    report = dict(round=k, params=params, table=table, side_by_side=sbs, reward_check=check, seconds=time.time() - clock)
     tmp = d/'report.json.tmp'; tmp.write_text(json.dumps(report, indent=1, default=float)); os.replace(tmp, d/'report.json')
     return report
 
@@ -295,6 +296,7 @@ def rounds_figure(curves: pd.DataFrame, path=None):
     "Aligned and well-formed minus the base, side-by-side win - lose for alignment and fidelity, the reward against the judge, and its AUC, by round, one line per `run`."
     import matplotlib.pyplot as plt
     from rlhf_t2i.plots import save_figure
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
     fig, axs = plt.subplots(2, 3, figsize=(13, 7))
     runs = list(dict.fromkeys(curves.run))
@@ -307,26 +309,28 @@ def rounds_figure(curves: pd.DataFrame, path=None):
         for run, g in curves.groupby('run', sort=False):
             g = g.sort_values('round')
             x, v = [0, *g['round']], 100 * np.array([0, *g[y]])
-            ax.errorbar(x, v, yerr=100 * np.abs(np.array([[0, *(g[y] - g[lo])], [0, *(g[hi] - g[y])]])), marker='o', capsize=3, color=color[run], label=run)
+            ax.errorbar(x, v, yerr=100 * np.abs(np.array([[0, *(g[y] - g[lo])], [0, *(g[hi] - g[y])]])), marker='o', capsize=3, color=color[run])
             if f'second_{y}' in g:  # the second, disjoint prompt set
-                ax.plot(x, 100 * np.array([0, *g[f'second_{y}']]), ls='--', color=color[run], label=f'{run}, second prompt set')
+                ax.plot(x, 100 * np.array([0, *g[f'second_{y}']]), ls='--', color=color[run])
         ax.axhline(0, color='grey', lw=0.5); ax.set_title(title, fontsize=9); ax.set_xlabel('round')
-    axs.flat[0].legend(fontsize=7)
     learned = curves.dropna(subset=['reward_mean']) if 'reward_mean' in curves else curves.iloc[:0]
     ax = axs.flat[4]
     for run, g in learned.groupby('run', sort=False):
         g = g.sort_values('round')
-        ax.plot(g['round'], g.reward_mean - g.base_reward_mean, marker='o', color=color[run], label=f"{run}: the reward's mean, minus the base's")
-        ax.plot(g['round'], g.judge_aligned - g.base_judge_aligned, marker='s', ls='--', color=color[run], label=f"{run}: the judge's aligned share, minus the base's")
-    ax.axhline(0, color='grey', lw=0.5); ax.set_title("the round's reward against the judge (reward hacking check)", fontsize=9); ax.set_xlabel('round')
-    ax.legend(fontsize=7)
+        ax.plot(g['round'], g.reward_mean - g.base_reward_mean, marker='o', color=color[run])
+        ax.plot(g['round'], g.judge_aligned - g.base_judge_aligned, marker='s', ls='--', color=color[run])
+    ax.axhline(0, color='grey', lw=0.5); ax.set_title("reward hacking check: the reward and the judge, minus the base's", fontsize=9); ax.set_xlabel('round')
     ax = axs.flat[5]
     for run, g in learned.groupby('run', sort=False):
         g = g.sort_values('round')
-        ax.plot(g['round'], g.auc, marker='o', color=color[run], label=f"{run}: on round k's images")
-        ax.plot(g['round'], g.base_auc, marker='s', ls='--', color=color[run], label=f"{run}: on the base's")
-    ax.axhline(0.5, color='grey', lw=0.5); ax.set_title("the round's reward: AUC against the judge", fontsize=9); ax.set_xlabel('round'); ax.legend(fontsize=7)
+        ax.plot(g['round'], g.auc, marker='o', color=color[run])
+        ax.plot(g['round'], g.base_auc, marker='s', ls='--', color=color[run])
+    ax.axhline(0.5, color='grey', lw=0.5); ax.set_title("the round's reward: AUC against the judge", fontsize=9); ax.set_xlabel('round')
     for ax in axs.flat: ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
+    keys = [Line2D([], [], color=color[r], marker='o', label=r) for r in runs] + [  # one key below the panels, clear of every curve
+        Line2D([], [], color='k', label="solid: the evaluation prompts, pooled seed sets (panels 1-4); the reward's mean (5); on round k's images (6)"),
+        Line2D([], [], color='k', ls='--', label="dashed: the second prompt set (1-2); the judge's aligned share (5); on the base's images (6)")]
+    fig.legend(handles=keys, loc='lower center', ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.04 * (len(runs) + 3) / 2, 1, 1))
     if path is not None: save_figure(fig, path)
     return fig
