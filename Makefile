@@ -60,8 +60,8 @@ limits: venv
 		-p eval_seed 2000 -p out runs/experiments/limits-seed2000
 
 # Repeated rounds of feedback and fine-tuning, each measured against the base (figures/rounds.json, figures/rounds.png):
-# 4 rounds with the learned reward and 4 with the oracle's verdicts as the reward, work in runs/experiments/full/rounds (resumable);
-# about 40 min on 2 CPU cores, estimated from the quick profile and measured sampling and step times, not yet timed end to end.
+# 4 rounds with each of the paper's reward, the patch-attention reward and the oracle's verdicts as the reward, work in
+# runs/experiments/full/rounds (resumable round by round); 109 min on 2 shared CPU cores, timed end to end.
 rounds: venv
 	$(BIN)/papermill nbs/experiments/rounds.ipynb runs/experiments/rounds.ipynb -f params/rounds/full.yaml
 
