@@ -55,6 +55,7 @@ reproduce: venv
 # Controls that locate fine-tuning's limits (figures/limits.*), on make reproduce's work folder (about 4 h 30 min more on 2 cores),
 # then the same models on a second seed set of evaluation images (runs/experiments/limits-seed2000, a few minutes).
 limits: venv
+	mkdir -p runs/experiments
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits-seed2000.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml \
 		-p eval_seed 2000 -p out runs/experiments/limits-seed2000
@@ -63,12 +64,14 @@ limits: venv
 # 4 rounds with each of the paper's reward, the patch-attention reward and the oracle's verdicts as the reward, work in
 # runs/experiments/full/rounds (resumable round by round); 109 min on 2 shared CPU cores, timed end to end.
 rounds: venv
+	mkdir -p runs/experiments  # papermill writes no folder of its own
 	$(BIN)/papermill nbs/experiments/rounds.ipynb runs/experiments/rounds.ipynb -f params/rounds/full.yaml
 
 # Probes of the reward and of fine-tuning's data on make reproduce's work folder (docs/findings.md), one experiment
 # notebook each: `make strict_filter`, or `make strict_filter PROFILE=quick` on the quick profile's work folder.
 PROFILE ?= full
 $(PROBES): venv
+	mkdir -p runs/experiments
 	$(BIN)/papermill nbs/experiments/$@.ipynb runs/experiments/$@-$(PROFILE).ipynb -f params/rlhf/$(PROFILE).yaml -f params/$@/$(PROFILE).yaml
 
 clean-runs:
