@@ -313,10 +313,10 @@ def _known(x) -> bool: return x is not None and x == x  # None: absent; NaN: non
 
 def _pct(x) -> str: return f'{100 * x:.0f}%' if _known(x) else '-'
 
-def _vs_base(r: dict) -> str:
-    "A table row's aligned share minus the base's, in points, with its 95% interval (`evaluate.aligned_difference`)."
-    if not _known(r.get('vs base aligned')): return '-'
-    return f"{100 * r['vs base aligned']:+.1f} [{100 * r['vs base aligned_low']:+.1f}, {100 * r['vs base aligned_high']:+.1f}]"
+def _points(r: dict, key: str = 'vs base aligned', low: str = '_low', high: str = '_high') -> str:
+    "A row's difference `key` from the base, in points, with its 95% interval from `key + low` to `key + high` (`evaluate.aligned_difference`)."
+    if not _known(r.get(key)): return '-'
+    return f"{100 * r[key]:+.1f} [{100 * r[key + low]:+.1f}, {100 * r[key + high]:+.1f}]"
 
 def _summaries(f: Path) -> list:
     "Markdown lines: ours beside the paper's, for each experiment whose JSON is in `f`."
@@ -341,7 +341,7 @@ def _summaries(f: Path) -> list:
                 '', 'Paper: halving the images per prompt hurts.', '']
     if t3 := load('table3'):
         paper = t3['paper']
-        rows = [f"| {r['model']} | {r['frechet']:.4f} | {r['reward']:.3f} | {_pct(r['aligned'])} | {_vs_base(r)} | {_pct(r['well_formed'])} | "
+        rows = [f"| {r['model']} | {r['frechet']:.4f} | {r['reward']:.3f} | {_pct(r['aligned'])} | {_points(r)} | {_pct(r['well_formed'])} | "
                 f"{paper.get(r['model'], {}).get('fid', '-')} | {paper.get(r['model'], {}).get('reward', '-')} |" for r in t3['table']]
         out += ['## Table 3: training data', '', '![](table3.png)', '', f"{t3['steps']} fine-tuning steps a variant, pre-training loss weight β = {t3.get('beta', 1.0):g}; {t3['eval_prompts']} evaluation prompts; "
                 f"Fréchet distance on {t3.get('frechet_features', 'CLIP image embeddings')}.", '',
@@ -353,7 +353,7 @@ def _summaries(f: Path) -> list:
         if pooled := t3.get('pooled'):
             seeds = t3['eval_seeds']
             at = lambda r: ' / '.join(f"{100 * r['vs base at ' + str(s)]:+.1f}" if _known(r.get(f'vs base at {s}')) else '-' for s in seeds)
-            rows = [f"| {r['model']} | {_pct(r['aligned'])} | {_vs_base(r)} | {at(r)} | {_pct(r.get('of ceiling'))} |" for r in pooled]
+            rows = [f"| {r['model']} | {_pct(r['aligned'])} | {_points(r)} | {at(r)} | {_pct(r.get('of ceiling'))} |" for r in pooled]
             out += [f"Pooled over {len(seeds)} evaluation seed sets ({', '.join(map(str, seeds))}) of the same prompts:", '',
                     '| model | oracle aligned | aligned minus base, points (95% CI) | minus base at each seed set | share of the ceiling\'s gain |', '|---|---|---|---|---|', *rows, '']
     if f4 := load('fig4'):
@@ -377,17 +377,16 @@ def _summaries(f: Path) -> list:
                 f"| best-of-{f6['n']} vs random {f6['k']} | {row('table6', 'alignment')} | {row('table6', 'fidelity')} | alignment won 46% |",
                 f"| fine-tuned vs best-of-{f6['n']} | {row('table7', 'alignment')} | {row('table7', 'fidelity')} | alignment 20% / - / 10%, fidelity 3% / - / 20% |", '']
     if lim := load('limits'):  # written by `make limits`, not by reproduce
-        rows = [f"| {r['model']} | {_pct(r['aligned'])} | {_vs_base(r)} | {' / '.join(_pct(r.get(f'aligned {c}')) for c in ('count', 'color', 'background', 'combination'))} | "
+        rows = [f"| {r['model']} | {_pct(r['aligned'])} | {_points(r)} | {' / '.join(_pct(r.get(f'aligned {c}')) for c in ('count', 'color', 'background', 'combination'))} | "
                 f"{_pct(r['aligned_seen'])} / {_pct(r['aligned_unseen'])} | {_pct(r['well_formed'])} |" for r in lim['table']]
         out += ['## Limits: where fine-tuning\'s alignment goes (`make limits`)', '', '![](limits.png)', '',
                 f"{lim['steps']} fine-tuning steps a run ({lim['long_steps']} for the long ones), {lim['eval_prompts']} evaluation prompts at eval seed {lim.get('eval_seed', 1000)}; "
                 f"{lim['render_images']} clean renders of the fine-tuning prompts.", '',
                 '| model | aligned | minus base, points (95% CI) | count / colour / background / combination | seen / unseen | well formed |', '|---|---|---|---|---|---|', *rows, '']
     if rr := load('rounds'):  # written by `make rounds`, not by reproduce
-        def points(r, k, lo, hi): return f"{100 * r[k]:+.1f} [{100 * r[lo]:+.1f}, {100 * r[hi]:+.1f}]"
         def check(r): return f"{r['reward_mean'] - r['base_reward_mean']:+.3f} / {100 * (r['judge_aligned'] - r['base_judge_aligned']):+.1f}" if _known(r.get('reward_mean')) else '-'
-        rows = [f"| {r['run']} | {r['round']} | {points(r, 'diff_aligned', 'diff_aligned_low', 'diff_aligned_high')} | {100 * r['diff_well_formed']:+.1f} | "
-                f"{100 * r['second_diff_aligned']:+.1f} | {points(r, 'alignment_diff', 'alignment_diff_lo', 'alignment_diff_hi')} | {100 * r['fidelity_diff']:+.0f} | {check(r)} |"
+        rows = [f"| {r['run']} | {r['round']} | {_points(r, 'diff_aligned')} | {100 * r['diff_well_formed']:+.1f} | "
+                f"{100 * r['second_diff_aligned']:+.1f} | {_points(r, 'alignment_diff', '_lo', '_hi')} | {100 * r['fidelity_diff']:+.0f} | {check(r)} |"
                 for r in rr['curves']]
         out += ['## Repeated rounds of feedback and fine-tuning (`make rounds`)', '', '![](rounds.png)', '',
                 f"{rr['rounds']} rounds a reward (start: {rr['start']}), each of {rr['train_prompts']} training prompts x ({rr['per_prompt']} labelled + "
