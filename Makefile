@@ -54,8 +54,7 @@ reproduce: venv
 
 # Controls that locate fine-tuning's limits (figures/limits.*), on make reproduce's work folder (about 4 h 30 min more on 2 cores),
 # then the same models on a second seed set of evaluation images (runs/experiments/limits-seed2000, a few minutes).
-limits: venv
-	mkdir -p runs/experiments
+limits: venv | runs/experiments
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml
 	$(BIN)/papermill nbs/experiments/limits.ipynb runs/experiments/limits-seed2000.ipynb -f params/rlhf/full.yaml -f params/limits/full.yaml \
 		-p eval_seed 2000 -p out runs/experiments/limits-seed2000
@@ -63,16 +62,18 @@ limits: venv
 # Repeated rounds of feedback and fine-tuning, each measured against the base (figures/rounds.json, figures/rounds.png):
 # 4 rounds with each of the paper's reward, the patch-attention reward and the oracle's verdicts as the reward, work in
 # runs/experiments/full/rounds (resumable round by round); 59.5 min from a fresh clone on 2 quiet CPU cores.
-rounds: venv
-	mkdir -p runs/experiments  # papermill writes no folder of its own
+rounds: venv | runs/experiments
 	$(BIN)/papermill nbs/experiments/rounds.ipynb runs/experiments/rounds.ipynb -f params/rounds/full.yaml
 
 # Probes of the reward and of fine-tuning's data on make reproduce's work folder (docs/findings.md), one experiment
 # notebook each: `make strict_filter`, or `make strict_filter PROFILE=quick` on the quick profile's work folder.
 PROFILE ?= full
-$(PROBES): venv
-	mkdir -p runs/experiments
+$(PROBES): venv | runs/experiments
 	$(BIN)/papermill nbs/experiments/$@.ipynb runs/experiments/$@-$(PROFILE).ipynb -f params/rlhf/$(PROFILE).yaml -f params/$@/$(PROFILE).yaml
+
+# papermill writes no folder of its own: the experiment targets make this one first
+runs/experiments:
+	mkdir -p $@
 
 clean-runs:
 	rm -rf runs
